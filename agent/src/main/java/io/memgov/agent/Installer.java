@@ -1,0 +1,233 @@
+package io.memgov.agent;
+
+import io.memgov.agent.djl.DjlBridge;
+import io.memgov.runtime.Governor;
+import io.memgov.runtime.config.ConfigLoader;
+import io.memgov.runtime.config.ConfigProblem;
+import io.memgov.runtime.config.LogLevel;
+import io.memgov.runtime.config.MemgovConfig;
+import io.memgov.runtime.log.EventLog;
+import io.memgov.runtime.log.LogSink;
+import io.memgov.runtime.log.WriterSink;
+import net.bytebuddy.ByteBuddy;
+import net.bytebuddy.agent.builder.AgentBuilder;
+import net.bytebuddy.asm.Advice;
+import net.bytebuddy.description.type.TypeDescription;
+import net.bytebuddy.dynamic.ClassFileLocator;
+import net.bytebuddy.dynamic.DynamicType;
+import net.bytebuddy.dynamic.scaffold.TypeValidation;
+import net.bytebuddy.pool.TypePool;
+import net.bytebuddy.utility.JavaModule;
+
+import java.io.OutputStreamWriter;
+import java.lang.instrument.Instrumentation;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
+
+/** Reads the configuration, opens the log, starts the governor and installs the framework bridges. */
+public final class Installer {
+    private Installer() {
+    }
+
+    public static void install(String args, Instrumentation inst, long t0, boolean atStartup) {
+        ConfigLoader.Result result = ConfigLoader.fromEnvironment(args).load();
+        MemgovConfig config = result.config();
+        LogSink sink = openSink(config.logFile());
+        EventLog log = new EventLog(sink, config.logFormat(), config.logLevel());
+
+        for (ConfigProblem w : result.warnings()) {
+            log.emit(LogLevel.WARN, "config-warning", "key", w.key(), "value", w.value(), "source", w.source(),
+                    "message", w.message());
+            System.err.println(w.message());
+        }
+        for (ConfigProblem e : result.errors()) {
+            log.emit(LogLevel.ERROR, "config-error", "key", e.key(), "value", e.value(), "source", e.source(),
+                    "message", e.message());
+            System.err.println(e.message());
+        }
+        if (result.hasErrors()) {
+            if (config.strict() && atStartup) {
+                log.close();
+                throw new MemgovAgent.StrictExit("memgov: memgov.strict=true and the configuration has "
+                        + result.errors().size() + " error(s) (above): the JVM does not start. Fix them, or set"
+                        + " memgov.strict=false to run the application ungoverned.");
+            }
+            String msg = "memgov: the configuration has " + result.errors().size()
+                    + " error(s): memgov installs nothing and the application runs ungoverned";
+            log.emit(LogLevel.ERROR, "ungoverned", "message", msg);
+            System.err.println(msg);
+            log.close();
+            return;
+        }
+        if (!config.enabled()) {
+            log.emit(LogLevel.INFO, "disabled", "version", AgentVersion.get(), "pid", ProcessHandle.current().pid(),
+                    "message", "memgov.enabled=false: the agent is loaded and touches nothing");
+            log.close();
+            return;
+        }
+
+        Governor governor = new Governor(config, log);
+        Governor.install(governor);
+        List<String> installed = new ArrayList<>();
+        try {
+            installed = installBridges(config, governor, inst, atStartup);
+        } catch (Throwable t) {
+            Governor.install(null);
+            String msg = "memgov: could not install the instrumentation (" + t + "); the application runs ungoverned";
+            governor.error(msg, t);
+            System.err.println(msg);
+            log.close();
+            if (config.strict() && atStartup) {
+                throw new MemgovAgent.StrictExit("memgov: memgov.strict=true: " + msg);
+            }
+            return;
+        }
+
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            governor.summary();
+            log.close();
+        }, "memgov-summary"));
+        startReports(governor, config.reportIntervalMillis());
+
+        log.emit(LogLevel.INFO, "start",
+                "version", AgentVersion.get(),
+                "pid", ProcessHandle.current().pid(),
+                "frameworks", String.join(",", config.frameworks()),
+                "bridges", String.join(",", installed),
+                "host.limit", config.hostLimit(),
+                "device.limit", config.deviceLimit(),
+                "disk.limit", config.diskLimit(),
+                "disk.dir", config.diskDir(),
+                "on-limit", config.onLimit().configName(),
+                "attach", atStartup ? "premain" : "agentmain",
+                "config.file", config.configFile() == null ? "none" : config.configFile(),
+                "log.file", config.logFile(),
+                "startup.ms", (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    static LogSink openSink(String target) {
+        try {
+            return LogbackSink.open(target);
+        } catch (Throwable t) {
+            System.err.println("memgov: " + (t.getMessage() == null ? t.toString() : t.getMessage())
+                    + "; memgov logs to stderr instead");
+            return new WriterSink(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), false);
+        }
+    }
+
+    private static void startReports(Governor governor, long intervalMillis) {
+        if (intervalMillis <= 0) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                for (;;) {
+                    Thread.sleep(intervalMillis);
+                    governor.report();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "memgov-report");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    static List<Bridge> bridgesFor(MemgovConfig config) {
+        List<Bridge> bridges = new ArrayList<>();
+        if (config.frameworks().contains("djl")) {
+            bridges.add(new DjlBridge());
+        }
+        return bridges;
+    }
+
+    private static List<String> installBridges(MemgovConfig config, Governor governor, Instrumentation inst,
+                                               boolean atStartup) {
+        List<Bridge> bridges = bridgesFor(config);
+        List<String> names = new ArrayList<>();
+        if (bridges.isEmpty()) {
+            return names;
+        }
+        ClassFileLocator agentClasses = ClassFileLocator.ForClassLoader.of(Installer.class.getClassLoader());
+        TypePool advicePool = TypePool.Default.of(agentClasses);
+        Map<String, Advice> adviceCache = new ConcurrentHashMap<>();
+        ProbeInjector probes = new ProbeInjector(governor::error);
+        Bridge.Context ctx = new Bridge.Context() {
+            @Override
+            public ProbeInjector probes() {
+                return probes;
+            }
+
+            @Override
+            public Advice advice(String name) {
+                return adviceCache.computeIfAbsent(name,
+                        n -> Advice.to(advicePool.describe(n).resolve(), agentClasses));
+            }
+
+            @Override
+            public void unknownShape(String framework, String className, String problem) {
+                governor.error(framework + " class " + className + " has a shape this memgov does not know ("
+                        + problem + "); the " + framework + " bridge is not installed and " + framework
+                        + " runs ungoverned", null);
+            }
+        };
+
+        AgentBuilder builder = new AgentBuilder.Default(new ByteBuddy().with(TypeValidation.DISABLED))
+                .with(AgentBuilder.RedefinitionStrategy.DISABLED)
+                .with(AgentBuilder.PoolStrategy.Default.FAST)
+                .with(AgentBuilder.DescriptionStrategy.Default.POOL_ONLY)
+                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
+                .with(new Listener(governor))
+                .ignore(nameStartsWith("java.").or(nameStartsWith("jdk.")).or(nameStartsWith("sun."))
+                        .or(nameStartsWith("com.sun.")).or(nameStartsWith("io.memgov.")));
+        for (Bridge bridge : bridges) {
+            builder = bridge.extend(builder, ctx);
+            names.add(bridge.framework());
+            if (ClassLoader.getSystemResource(bridge.probeClass().replace('.', '/') + ".class") == null) {
+                governor.log().emit(LogLevel.INFO, "bridge", "framework", bridge.framework(), "status", "waiting",
+                        "message", bridge.probeClass() + " is not on the system class path; " + bridge.framework()
+                                + " is instrumented if a class loader defines it later");
+            }
+            if (!atStartup) {
+                for (Class<?> c : inst.getAllLoadedClasses()) {
+                    if (c.getName().equals(bridge.probeClass())) {
+                        governor.error(bridge.probeClass() + " was loaded before memgov attached; arrays of "
+                                + bridge.framework() + " stay ungoverned (attach with -javaagent at start-up instead)", null);
+                    }
+                }
+            }
+        }
+        builder.installOn(inst);
+        return names;
+    }
+
+    /** Logs {@code instrumented} per transformed class and an {@code error} per failed one. */
+    static final class Listener extends AgentBuilder.Listener.Adapter {
+        private final Governor governor;
+
+        Listener(Governor governor) {
+            this.governor = governor;
+        }
+
+        @Override
+        public void onTransformation(TypeDescription type, ClassLoader loader, JavaModule module, boolean loaded,
+                                     DynamicType dynamicType) {
+            governor.instrumented(frameworkOf(type.getName()), type.getName());
+        }
+
+        @Override
+        public void onError(String typeName, ClassLoader loader, JavaModule module, boolean loaded, Throwable t) {
+            governor.error("could not instrument " + typeName + "; " + frameworkOf(typeName)
+                    + " runs ungoverned for it", t);
+        }
+
+        static String frameworkOf(String className) {
+            return className.startsWith("ai.djl.") ? "djl" : className.startsWith("org.nd4j.") ? "nd4j" : "other";
+        }
+    }
+}

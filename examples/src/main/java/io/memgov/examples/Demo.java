@@ -1,0 +1,1 @@
+package io.memgov.examples; public final class Demo { public static void main(String[] a) {} }

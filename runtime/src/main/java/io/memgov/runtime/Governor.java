@@ -1,0 +1,273 @@
+package io.memgov.runtime;
+
+import io.memgov.runtime.config.LogLevel;
+import io.memgov.runtime.config.MemgovConfig;
+import io.memgov.runtime.log.EventLog;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The one memory governor of the JVM. Framework advice calls the static methods; they take and
+ * return primitives and {@code Object} so that the advice, inlined into framework classes of any
+ * class loader, needs nothing but this bootstrap class.
+ */
+public final class Governor {
+    public static final int FW_DJL = 0;
+    public static final int FW_ND4J = 1;
+    static final String[] FRAMEWORKS = {"djl", "nd4j"};
+
+    /** The installed governor, or null while the agent is not governing. */
+    private static volatile Governor current;
+
+    /** Marks a view scope whose parent array is not tracked: its views count nothing. */
+    private static final Object UNTRACKED = new Object();
+    private static final ThreadLocal<ViewScope> VIEW_SCOPE = ThreadLocal.withInitial(ViewScope::new);
+    /** How many threads are inside a view scope: lets allocations skip the thread-local when none are. */
+    private static final AtomicLong VIEW_SCOPES = new AtomicLong();
+    private static final int MAX_ADVICE_ERRORS_LOGGED = 10;
+
+    private final MemgovConfig config;
+    private final EventLog log;
+    private final Budget host;
+    private final Budget disk;
+    private final AtomicReferenceArray<Budget> devices = new AtomicReferenceArray<>(64);
+    private final Ledger ledger = new Ledger();
+    private final AtomicLong ids = new AtomicLong(1);
+    private final LongAdder allocations = new LongAdder();
+    private final LongAdder releases = new LongAdder();
+    private final LongAdder allocatedBytes = new LongAdder();
+    private final LongAdder failures = new LongAdder();
+    private final AtomicLong adviceErrors = new AtomicLong();
+    private final long startMillis = System.currentTimeMillis();
+
+    public Governor(MemgovConfig config, EventLog log) {
+        this.config = config;
+        this.log = log;
+        this.host = new Budget("host", config.hostLimit());
+        this.disk = new Budget("disk", config.diskLimit());
+    }
+
+    // ---------------------------------------------------------------- installation
+
+    /** Makes {@code g} the governor the advice reports to. */
+    public static void install(Governor g) {
+        current = g;
+    }
+
+    public static Governor current() {
+        return current;
+    }
+
+    public MemgovConfig config() { return config; }
+    public EventLog log() { return log; }
+    public Budget host() { return host; }
+    public Budget disk() { return disk; }
+    public Ledger ledger() { return ledger; }
+
+    /** The budget of GPU {@code device}, created on first use. */
+    public Budget device(int device) {
+        int d = Math.max(0, Math.min(device, devices.length() - 1));
+        Budget b = devices.get(d);
+        if (b == null) {
+            devices.compareAndSet(d, null, new Budget("device." + d, config.deviceLimit()));
+            b = devices.get(d);
+        }
+        return b;
+    }
+
+    private Budget budget(int tier, int device) {
+        return tier == Tier.DEVICE.ordinal() ? device(device) : host;
+    }
+
+    // ---------------------------------------------------------------- hot path (called by advice)
+
+    /**
+     * Counts a new storage of {@code bytes} on {@code tier} (a {@link Tier} ordinal; device is the
+     * GPU index for DEVICE). Returns the record the advice keeps on the array, or null when nothing
+     * is governed.
+     */
+    public static Object allocate(int framework, int tier, int device, long bytes) {
+        Governor g = current;
+        if (g == null || bytes < 0) {
+            return null;
+        }
+        return g.track(framework, tier, device, bytes);
+    }
+
+    Tracked track(int framework, int tier, int device, long bytes) {
+        budget(tier, device).forceReserve(bytes);
+        Tracked t = new Tracked(ids.getAndIncrement(), bytes, framework, Tier.values()[tier], device);
+        ledger.add(t);
+        allocations.increment();
+        allocatedBytes.add(bytes);
+        return t;
+    }
+
+    /**
+     * A new array over the storage of {@code parent} (a record returned by {@link #allocate} or
+     * {@link #share}); the storage stays counted until its last array is released.
+     */
+    public static Object share(Object parent) {
+        if (!(parent instanceof Tracked)) {
+            return null;
+        }
+        Tracked owner = ((Tracked) parent).storage;
+        for (;;) {
+            int r = owner.refs;
+            if (r <= 0) {
+                return null; // the storage is already gone: nothing left to count
+            }
+            if (Tracked.REFS.compareAndSet(owner, r, r + 1)) {
+                break;
+            }
+        }
+        Governor g = current;
+        long id = g == null ? 0 : g.ids.getAndIncrement();
+        return new Tracked(id, owner);
+    }
+
+    /** The array behind {@code record} is gone. Idempotent: a second release of one array does nothing. */
+    public static void release(Object record) {
+        if (!(record instanceof Tracked)) {
+            return;
+        }
+        Tracked t = (Tracked) record;
+        if (!Tracked.RELEASED.compareAndSet(t, 0, 1)) {
+            return;
+        }
+        Tracked owner = t.storage;
+        if (Tracked.REFS.decrementAndGet(owner) == 0) {
+            Governor g = current;
+            if (g != null) {
+                g.untrack(owner);
+            }
+        }
+    }
+
+    void untrack(Tracked owner) {
+        ledger.remove(owner);
+        budget(owner.tier, owner.device).release(owner.bytes);
+        releases.increment();
+    }
+
+    /**
+     * Arrays created by this thread until {@link #endView()} share {@code parent}'s storage (the
+     * framework call in progress returns views). {@code parent} may be null: the views then count nothing.
+     */
+    public static void beginView(Object parent) {
+        ViewScope s = VIEW_SCOPE.get();
+        if (s.depth++ == 0) {
+            s.parent = parent == null ? UNTRACKED : parent;
+            VIEW_SCOPES.incrementAndGet();
+        }
+    }
+
+    public static void endView() {
+        ViewScope s = VIEW_SCOPE.get();
+        if (s.depth > 0 && --s.depth == 0) {
+            s.parent = null;
+            VIEW_SCOPES.decrementAndGet();
+        }
+    }
+
+    /** Non-null while this thread is inside a view scope: pass it to {@link #share}. */
+    public static Object viewParent() {
+        if (VIEW_SCOPES.get() == 0) {
+            return null;
+        }
+        return VIEW_SCOPE.get().parent;
+    }
+
+    /** Advice hit a Throwable: logged (the first few), never thrown into the application. */
+    public static void adviceError(String where, Throwable t) {
+        Governor g = current;
+        if (g == null) {
+            return;
+        }
+        long n = g.adviceErrors.incrementAndGet();
+        if (n <= MAX_ADVICE_ERRORS_LOGGED) {
+            g.error("advice failed in " + where + (n == MAX_ADVICE_ERRORS_LOGGED ? " (further advice errors are counted, not logged)" : ""), t);
+        }
+    }
+
+    // ---------------------------------------------------------------- reporting
+
+    public void error(String message, Throwable t) {
+        if (t == null) {
+            log.emit(LogLevel.ERROR, "error", "message", message);
+        } else {
+            StackTraceElement[] st = t.getStackTrace();
+            log.emit(LogLevel.ERROR, "error", "message", message, "exception", String.valueOf(t),
+                    "at", st.length > 0 ? st[0].toString() : "");
+        }
+    }
+
+    public void instrumented(String framework, String className) {
+        log.emit(LogLevel.INFO, "instrumented", "framework", framework, "class", className);
+    }
+
+    public long allocations() { return allocations.sum(); }
+    public long releases() { return releases.sum(); }
+    public long allocatedBytes() { return allocatedBytes.sum(); }
+    public long failures() { return failures.sum(); }
+    public long adviceErrors() { return adviceErrors.get(); }
+
+    /** The fields of {@code report} and {@code summary}, in CONTRACT order, then extras. */
+    public Map<String, Object> snapshot() {
+        long devUsed = 0;
+        long devPeak = 0;
+        Map<String, Object> perDevice = new LinkedHashMap<>();
+        for (int i = 0; i < devices.length(); i++) {
+            Budget b = devices.get(i);
+            if (b != null) {
+                devUsed += b.used();
+                devPeak = Math.max(devPeak, b.peak());
+                perDevice.put("device." + i + ".used", b.used());
+                perDevice.put("device." + i + ".peak", b.peak());
+            }
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("host.used", host.used());
+        m.put("host.peak", host.peak());
+        m.put("host.limit", host.limit());
+        m.put("device.used", devUsed);
+        m.put("device.peak", devPeak);
+        m.put("device.limit", config.deviceLimit());
+        m.put("disk.used", disk.used());
+        m.put("disk.peak", disk.peak());
+        m.put("disk.limit", disk.limit());
+        m.put("allocations", allocations.sum());
+        m.put("releases", releases.sum());
+        m.put("spills", 0L);
+        m.put("restores", 0L);
+        m.put("spill.bytes", 0L);
+        m.put("restore.bytes", 0L);
+        m.put("pool.hits", 0L);
+        m.put("pool.misses", 0L);
+        m.put("failures", failures.sum());
+        m.put("live", (long) ledger.size());
+        m.put("allocated.bytes", allocatedBytes.sum());
+        m.putAll(perDevice);
+        m.put("uptime.ms", System.currentTimeMillis() - startMillis);
+        return m;
+    }
+
+    public void report() {
+        log.emit(LogLevel.INFO, "report", snapshot());
+    }
+
+    /** Logs the summary and closes the log; called once at JVM exit. */
+    public void summary() {
+        log.emit(LogLevel.INFO, "summary", snapshot());
+        log.flush();
+    }
+
+    private static final class ViewScope {
+        Object parent;
+        int depth;
+    }
+}

@@ -1,0 +1,10 @@
+package io.memgov.runtime;
+
+/** Where governed tensor bytes live. */
+public enum Tier {
+    HOST, DEVICE, DISK;
+
+    public String key() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

@@ -1,0 +1,61 @@
+package io.memgov.runtime;
+
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+/**
+ * The governor's record of one framework array. An array that owns its storage is its own
+ * {@link #storage()}; a view points at the record that owns the storage it shares, and the storage
+ * is uncounted when the last array over it is released. Kept small: it exists once per live array.
+ */
+public final class Tracked {
+    static final AtomicIntegerFieldUpdater<Tracked> RELEASED =
+            AtomicIntegerFieldUpdater.newUpdater(Tracked.class, "released");
+    static final AtomicIntegerFieldUpdater<Tracked> REFS =
+            AtomicIntegerFieldUpdater.newUpdater(Tracked.class, "refs");
+
+    final long id;
+    final long bytes;
+    final Tracked storage;
+    final byte framework;
+    final byte tier;
+    final short device;
+    /** arrays alive over this storage (only meaningful on the storage owner). */
+    volatile int refs;
+    /** 1 once this array has been released. */
+    volatile int released;
+    /** ledger links, guarded by the ledger stripe's lock (storage owners only). */
+    Tracked prev;
+    Tracked next;
+    byte stripe;
+
+    /** A storage owner. */
+    Tracked(long id, long bytes, int framework, Tier tier, int device) {
+        this.id = id;
+        this.bytes = bytes;
+        this.storage = this;
+        this.framework = (byte) framework;
+        this.tier = (byte) tier.ordinal();
+        this.device = (short) device;
+        this.refs = 1;
+    }
+
+    /** A view over {@code owner}'s storage. */
+    Tracked(long id, Tracked owner) {
+        this.id = id;
+        this.bytes = 0;
+        this.storage = owner;
+        this.framework = owner.framework;
+        this.tier = owner.tier;
+        this.device = owner.device;
+    }
+
+    public long id() { return id; }
+    /** Bytes of the storage this array is over. */
+    public long storageBytes() { return storage.bytes; }
+    public boolean isView() { return storage != this; }
+    public Tracked storage() { return storage; }
+    public int framework() { return framework; }
+    public Tier tier() { return Tier.values()[tier]; }
+    public int device() { return device; }
+    public boolean isReleased() { return released != 0; }
+}

@@ -1,0 +1,21 @@
+package io.memgov.runtime.config;
+
+/** Where a configuration value came from, highest precedence first. {@link #label()} is used in messages. */
+public enum Source {
+    AGENT_OPTIONS("agent options"),
+    SYSTEM_PROPERTY("system property"),
+    ENVIRONMENT("environment variable"),
+    CONFIG_FILE("config file"),
+    DEFAULT("default");
+
+    private final String label;
+
+    Source(String label) {
+        this.label = label;
+    }
+
+    /** The human name of this source, e.g. {@code "system property"}. */
+    public String label() {
+        return label;
+    }
+}

@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.util.LogbackMDCAdapter;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.OutputStreamAppender;
@@ -30,6 +31,9 @@ public final class LogbackSink implements LogSink {
     public static LogbackSink open(String target) {
         LoggerContext ctx = new LoggerContext();
         ctx.setName("memgov");
+        // set by hand: no SLF4J binding step runs for this private context
+        ctx.setMDCAdapter(new LogbackMDCAdapter());
+        ctx.start();
         LineEncoder encoder = new LineEncoder();
         encoder.setContext(ctx);
         encoder.start();

@@ -260,6 +260,20 @@ public final class Governor {
         log.emit(LogLevel.INFO, "report", snapshot());
     }
 
+    /**
+     * Logs a {@code report} now, labelled: a program (or a test) can mark a point of its run in the
+     * log. Reached by name from any class loader; does nothing when no governor is installed.
+     */
+    public static void checkpoint(String label) {
+        Governor g = current;
+        if (g != null) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("label", label);
+            m.putAll(g.snapshot());
+            g.log.emit(LogLevel.INFO, "report", m);
+        }
+    }
+
     /** Logs the summary and closes the log; called once at JVM exit. */
     public void summary() {
         log.emit(LogLevel.INFO, "summary", snapshot());

@@ -1,1 +1,404 @@
-package io.memgov.bench; public final class Compare { public static void main(String[] a) {} }
+package io.memgov.bench;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Runs whole workloads in forked JVMs, alternating without and with the memgov agent in the same
+ * run, and reports each figure as a ratio (or a difference) of the medians with to without. It is a
+ * report, not a test: it exits 0 whether targets pass or fail (2 only when a run could not be
+ * measured at all).
+ *
+ * <p>Usage, from the repository root (or with {@code -Dmemgov.root=DIR}):
+ * {@code java -cp benchmarks/target/memgov-benchmarks.jar io.memgov.bench.Compare [--quick] [tinyops] [mlp] [startup]}
+ */
+public final class Compare {
+    private static final long RUN_TIMEOUT_MIN = 15;
+
+    private Compare() {
+    }
+
+    /** One benchmark: a workload main class, the figure it prints, and its target. */
+    private static final class Bench {
+        final String name;
+        final String mainClass;
+        final List<String> args;
+        final String key;
+        final String unit;
+        final int reps;
+        /** Pass when with/without is at most this; NaN when the target is a difference. */
+        final double maxRatio;
+        /** Pass when with minus without is at most this; NaN when the target is a ratio. */
+        final double maxDelta;
+        final List<Double> without = new ArrayList<>();
+        final List<Double> with = new ArrayList<>();
+        String error;
+
+        Bench(String name, String mainClass, List<String> args, String key, String unit, int reps,
+                double maxRatio, double maxDelta) {
+            this.name = name;
+            this.mainClass = mainClass;
+            this.args = args;
+            this.key = key;
+            this.unit = unit;
+            this.reps = reps;
+            this.maxRatio = maxRatio;
+            this.maxDelta = maxDelta;
+        }
+
+        String target() {
+            if (!Double.isNaN(maxRatio)) {
+                return String.format(Locale.ROOT, "ratio <= %.2fx", maxRatio);
+            }
+            return String.format(Locale.ROOT, "delta <= +%.0f %s", maxDelta, unit);
+        }
+
+        String result() {
+            if (error != null) {
+                return "ERROR";
+            }
+            if (!Double.isNaN(maxRatio)) {
+                return ratio() <= maxRatio ? "PASS" : "FAIL";
+            }
+            return delta() <= maxDelta ? "PASS" : "FAIL";
+        }
+
+        double ratio() {
+            return median(with) / median(without);
+        }
+
+        double delta() {
+            return median(with) - median(without);
+        }
+    }
+
+    public static void main(String[] argv) throws Exception {
+        boolean quick = false;
+        List<String> only = new ArrayList<>();
+        for (String a : argv) {
+            if (a.equals("--quick")) {
+                quick = true;
+            } else if (a.equals("-h") || a.equals("--help")) {
+                System.out.println("usage: Compare [--quick] [tinyops] [mlp] [startup]   (-Dmemgov.root=DIR, default: the working directory)");
+                return;
+            } else if (a.startsWith("-")) {
+                System.err.println("unknown option " + a);
+                System.exit(2);
+            } else {
+                only.add(a);
+            }
+        }
+
+        Path root = findRoot();
+        Path agentJar = root.resolve("agent/target/memgov-agent.jar");
+        Path examplesJar = root.resolve("examples/target/memgov-examples.jar");
+        String java = javaCommand();
+
+        List<Bench> all = new ArrayList<>();
+        all.add(new Bench("tinyops", "io.memgov.examples.TinyOps", List.of(), "tinyops.ns.per.op", "ns/op",
+                quick ? 3 : 5, 1.30, Double.NaN));
+        all.add(new Bench("mlp", "io.memgov.examples.MlpTraining", List.of("3", "50", "128"), "train.ms", "ms",
+                quick ? 3 : 5, 1.05, Double.NaN));
+        all.add(new Bench("startup", "io.memgov.examples.StartupProbe", List.of(), "first.op.ms", "ms",
+                quick ? 5 : 11, Double.NaN, 500));
+        List<Bench> benches = new ArrayList<>();
+        for (Bench b : all) {
+            if (only.isEmpty() || only.contains(b.name)) {
+                benches.add(b);
+            }
+        }
+        for (String o : only) {
+            if (all.stream().noneMatch(b -> b.name.equals(o))) {
+                System.err.println("unknown benchmark " + o + " (tinyops, mlp, startup)");
+                System.exit(2);
+            }
+        }
+
+        Runner runner = new Runner(java, root, agentJar, examplesJar);
+        System.out.println("memgov benchmarks (" + (quick ? "quick" : "full") + "), root " + root);
+        System.out.println("child JVM: " + java + " -Dai.djl.offline=true [-javaagent:" + root.relativize(agentJar)
+                + "=log.file=<tmp>] -cp " + root.relativize(examplesJar) + " <main> <args>");
+
+        // DJL extracts its natives on the first run ever; take that (and class-data warm-up) out of the figures.
+        try {
+            System.out.println("warm-up: StartupProbe without and with the agent (not measured)");
+            runner.run("io.memgov.examples.StartupProbe", List.of(), "first.op.ms", false);
+            runner.run("io.memgov.examples.StartupProbe", List.of(), "first.op.ms", true);
+        } catch (RunFailed e) {
+            System.out.println("warm-up failed: " + e.getMessage());
+        }
+
+        for (Bench b : benches) {
+            System.out.println();
+            System.out.println(b.name + ": " + b.mainClass + " " + String.join(" ", b.args) + " (" + b.reps
+                    + " repetitions, alternating without/with)");
+            try {
+                for (int i = 0; i < b.reps; i++) {
+                    // alternate which goes first, so drift over the run does not favour one side
+                    boolean agentFirst = i % 2 == 1;
+                    double first = runner.run(b.mainClass, b.args, b.key, agentFirst);
+                    double second = runner.run(b.mainClass, b.args, b.key, !agentFirst);
+                    double wo = agentFirst ? second : first;
+                    double wi = agentFirst ? first : second;
+                    b.without.add(wo);
+                    b.with.add(wi);
+                    System.out.println(String.format(Locale.ROOT, "  rep %d/%d: without=%s with=%s %s (ratio %.3f)",
+                            i + 1, b.reps, fmt(wo), fmt(wi), b.unit, wi / wo));
+                }
+            } catch (RunFailed e) {
+                b.error = e.getMessage();
+                System.out.println("  ERROR: " + e.getMessage());
+            }
+        }
+
+        String[] header = {"benchmark", "figure", "runs", "without (median)", "with (median)", "ratio (with/without)",
+            "with - without", "target", "result"};
+        List<String[]> rows = new ArrayList<>();
+        boolean anyError = false;
+        for (Bench b : benches) {
+            if (b.error != null || b.without.isEmpty()) {
+                anyError = true;
+                rows.add(new String[] {b.name, b.key, "0", "-", "-", "-", "-", b.target(), "ERROR"});
+                continue;
+            }
+            double mw = median(b.without);
+            double mi = median(b.with);
+            rows.add(new String[] {b.name, b.key, b.without.size() + "+" + b.with.size(),
+                fmt(mw) + " " + b.unit, fmt(mi) + " " + b.unit,
+                String.format(Locale.ROOT, "%.3fx", mi / mw),
+                String.format(Locale.ROOT, "%+.1f %s", mi - mw, b.unit), b.target(), b.result()});
+        }
+
+        System.out.println();
+        System.out.print(textTable(header, rows));
+
+        Path results = root.resolve("benchmarks/target/results.md");
+        try {
+            Files.createDirectories(results.getParent());
+            Files.write(results, markdown(header, rows, benches, quick, java).getBytes(StandardCharsets.UTF_8));
+            System.out.println("written: " + results);
+        } catch (IOException e) {
+            System.out.println("could not write " + results + ": " + e);
+        }
+        System.exit(anyError ? 2 : 0);
+    }
+
+    private static Path findRoot() {
+        String prop = System.getProperty("memgov.root");
+        List<Path> candidates = new ArrayList<>();
+        if (prop != null && !prop.isEmpty()) {
+            candidates.add(Paths.get(prop));
+        } else {
+            Path cwd = Paths.get("").toAbsolutePath();
+            candidates.add(cwd);
+            if (cwd.getParent() != null) {
+                candidates.add(cwd.getParent()); // run from benchmarks/
+            }
+        }
+        for (Path c : candidates) {
+            Path p = c.toAbsolutePath().normalize();
+            if (Files.isRegularFile(p.resolve("agent/target/memgov-agent.jar"))
+                    && Files.isRegularFile(p.resolve("examples/target/memgov-examples.jar"))) {
+                return p;
+            }
+        }
+        System.err.println("cannot find agent/target/memgov-agent.jar and examples/target/memgov-examples.jar under "
+                + candidates + "; build first (mvn -B -o install -DskipTests) and run from the repository root or set -Dmemgov.root");
+        System.exit(2);
+        return null;
+    }
+
+    private static String javaCommand() {
+        String exe = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("win") ? "java.exe" : "java";
+        File f = new File(System.getProperty("java.home"), "bin" + File.separator + exe);
+        if (f.canExecute()) {
+            return f.getAbsolutePath();
+        }
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
+    /** A child run that produced no figure. */
+    private static final class RunFailed extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        RunFailed(String message) {
+            super(message);
+        }
+    }
+
+    /** Forks one workload JVM and returns the figure it printed. */
+    private static final class Runner {
+        private final String java;
+        private final Path root;
+        private final Path agentJar;
+        private final Path examplesJar;
+
+        Runner(String java, Path root, Path agentJar, Path examplesJar) {
+            this.java = java;
+            this.root = root;
+            this.agentJar = agentJar;
+            this.examplesJar = examplesJar;
+        }
+
+        double run(String mainClass, List<String> args, String key, boolean agent) throws RunFailed, IOException,
+                InterruptedException {
+            Path out = Files.createTempFile("memgov-bench-", ".out");
+            Path log = agent ? Files.createTempFile("memgov-bench-", ".agent.log") : null;
+            boolean keep = false;
+            try {
+                List<String> cmd = new ArrayList<>();
+                cmd.add(java);
+                cmd.add("-Dai.djl.offline=true");
+                if (agent) {
+                    cmd.add("-javaagent:" + agentJar + "=log.file=" + log);
+                }
+                cmd.add("-cp");
+                cmd.add(examplesJar.toString());
+                cmd.add(mainClass);
+                cmd.addAll(args);
+                Process p = new ProcessBuilder(cmd).directory(root.toFile()).redirectErrorStream(true)
+                        .redirectOutput(out.toFile()).start();
+                if (!p.waitFor(RUN_TIMEOUT_MIN, TimeUnit.MINUTES)) {
+                    p.destroyForcibly();
+                    p.waitFor();
+                    keep = true;
+                    throw new RunFailed(describe(cmd) + " timed out after " + RUN_TIMEOUT_MIN + " min; output in " + out);
+                }
+                String text = new String(Files.readAllBytes(out), StandardCharsets.UTF_8);
+                Matcher m = Pattern.compile("(?m)^" + Pattern.quote(key) + "=([0-9]+(?:\\.[0-9]+)?)\\s*$").matcher(text);
+                if (p.exitValue() != 0 || !m.find()) {
+                    keep = true;
+                    throw new RunFailed(describe(cmd) + " exited " + p.exitValue() + " without " + key + "=; output in "
+                            + out + (log != null ? ", agent log in " + log : "") + "; tail:\n" + tail(text, 1500));
+                }
+                return Double.parseDouble(m.group(1));
+            } finally {
+                if (!keep) {
+                    Files.deleteIfExists(out);
+                    if (log != null) {
+                        Files.deleteIfExists(log);
+                    }
+                }
+            }
+        }
+
+        private static String describe(List<String> cmd) {
+            return String.join(" ", cmd);
+        }
+    }
+
+    private static String tail(String s, int n) {
+        return s.length() <= n ? s : "..." + s.substring(s.length() - n);
+    }
+
+    static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(v);
+        int n = v.length;
+        if (n == 0) {
+            return Double.NaN;
+        }
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+
+    private static String fmt(double d) {
+        if (d == Math.rint(d) && Math.abs(d) < 1e15) {
+            return Long.toString((long) d);
+        }
+        return String.format(Locale.ROOT, "%.1f", d);
+    }
+
+    private static String textTable(String[] header, List<String[]> rows) {
+        int[] w = new int[header.length];
+        for (int i = 0; i < header.length; i++) {
+            w[i] = header[i].length();
+            for (String[] r : rows) {
+                w[i] = Math.max(w[i], r[i].length());
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        appendRow(sb, header, w);
+        StringBuilder rule = new StringBuilder();
+        for (int i = 0; i < w.length; i++) {
+            rule.append(i == 0 ? "" : "  ").append("-".repeat(w[i]));
+        }
+        sb.append(rule).append('\n');
+        for (String[] r : rows) {
+            appendRow(sb, r, w);
+        }
+        return sb.toString();
+    }
+
+    private static void appendRow(StringBuilder sb, String[] cells, int[] w) {
+        StringBuilder line = new StringBuilder();
+        for (int i = 0; i < cells.length; i++) {
+            if (i > 0) {
+                line.append("  ");
+            }
+            line.append(cells[i]).append(" ".repeat(w[i] - cells[i].length()));
+        }
+        sb.append(line.toString().replaceAll("\\s+$", "")).append('\n');
+    }
+
+    private static String markdown(String[] header, List<String[]> rows, List<Bench> benches, boolean quick,
+            String java) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# memgov benchmark results\n\n");
+        sb.append("- when: ").append(OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS)).append('\n');
+        sb.append("- mode: ").append(quick ? "quick (--quick)" : "full").append('\n');
+        sb.append("- java: ").append(System.getProperty("java.vm.name")).append(' ')
+                .append(System.getProperty("java.runtime.version")).append(" (").append(java).append(")\n");
+        sb.append("- host: ").append(System.getProperty("os.name")).append(' ').append(System.getProperty("os.arch"))
+                .append(", ").append(Runtime.getRuntime().availableProcessors()).append(" CPUs\n");
+        sb.append("- method: each workload runs in a fresh JVM, alternating without/with the agent in the same run;"
+                + " figures are medians; the agent writes to a temp log.file\n\n");
+        sb.append('|');
+        for (String h : header) {
+            sb.append(' ').append(h).append(" |");
+        }
+        sb.append("\n|");
+        for (int i = 0; i < header.length; i++) {
+            sb.append(i < 2 || i == header.length - 2 ? "---|" : "---:|");
+        }
+        sb.append('\n');
+        for (String[] r : rows) {
+            sb.append('|');
+            for (String c : r) {
+                sb.append(' ').append(c).append(" |");
+            }
+            sb.append('\n');
+        }
+        sb.append("\n## Runs\n\n");
+        for (Bench b : benches) {
+            sb.append("- ").append(b.name).append(" (`").append(b.mainClass).append(b.args.isEmpty() ? "" : " ")
+                    .append(String.join(" ", b.args)).append("`, ").append(b.key).append(", ").append(b.unit)
+                    .append("): without ").append(list(b.without)).append(", with ").append(list(b.with));
+            if (b.error != null) {
+                sb.append("; error: ").append(b.error.replace('\n', ' '));
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static String list(List<Double> v) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < v.size(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(fmt(v.get(i)));
+        }
+        return sb.append(']').toString();
+    }
+}

@@ -1,0 +1,171 @@
+package io.memgov.it;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static io.memgov.it.MemgovLog.num;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What users see at the agent's edges: configuration errors, strict mode, their own logging, the tool. */
+class AgentBoundaryIT {
+
+    @Test
+    void aBadValueRunsTheAppUngovernedWithTheErrorInTheLogAndOnStderr() throws Exception {
+        Path logFile = Forked.newLog("bad-value");
+        Forked run = Forked.run("log.file=" + logFile, List.of("-Dmemgov.host.limit=4gb"), Forked.examplesClassPath(),
+                "io.memgov.examples.DjlSequences");
+        assertEquals(0, run.exitCode, run.toString());
+        assertTrue(run.stdout.contains("done"), run.toString());
+        String expected = "memgov: memgov.host.limit=4gb (from system property) is not a size: use e.g. 512m, 4g, 25% or none";
+        assertTrue(run.stderr.contains(expected), run.stderr);
+        assertTrue(run.stderr.contains("the application runs ungoverned"), run.stderr);
+        MemgovLog log = MemgovLog.read(logFile);
+        Map<String, String> err = log.one("config-error");
+        assertEquals("memgov.host.limit", err.get("key"));
+        assertEquals("4gb", err.get("value"));
+        assertEquals("system property", err.get("source"));
+        assertEquals(expected, err.get("message"));
+        assertTrue(log.all("instrumented").isEmpty(), "nothing may be installed: " + log.text);
+        assertTrue(log.all("summary").isEmpty(), log.text);
+        assertTrue(log.all("start").isEmpty(), log.text);
+    }
+
+    @Test
+    void strictModeStopsTheJvmAndSaysWhy() throws Exception {
+        Path logFile = Forked.newLog("strict");
+        Forked run = Forked.run("log.file=" + logFile + ",strict=true,on-limit=spil", List.of(), Forked.examplesClassPath(),
+                "io.memgov.examples.DjlSequences");
+        assertEquals(1, run.exitCode, run.toString());
+        assertFalse(run.stdout.contains("checkpoint"), "the application must not run: " + run);
+        assertTrue(run.stderr.contains("memgov: memgov.on-limit=spil (from agent options) is not one of spill, wait, fail"), run.stderr);
+        assertTrue(run.stderr.contains("memgov.strict=true") && run.stderr.contains("the JVM does not start"), run.stderr);
+        assertEquals("memgov.on-limit", MemgovLog.read(logFile).one("config-error").get("key"));
+    }
+
+    @Test
+    void anUnknownKeyIsAWarningWithTheClosestKeyAndTheAppIsGoverned() throws Exception {
+        Path logFile = Forked.newLog("unknown-key");
+        Forked run = Forked.run("log.file=" + logFile, List.of("-Dmemgov.host.limt=1g"), Forked.examplesClassPath(),
+                "io.memgov.examples.DjlSequences");
+        assertEquals(0, run.exitCode, run.toString());
+        assertTrue(run.stderr.contains("memgov: unknown key memgov.host.limt (from system property): did you mean memgov.host.limit?"), run.stderr);
+        MemgovLog log = MemgovLog.read(logFile);
+        assertEquals("memgov.host.limt", log.one("config-warning").get("key"));
+        assertEquals(0, num(log.one("summary"), "host.used"));
+    }
+
+    @Test
+    void configurationSourcesApplyByPrecedence() throws Exception {
+        Path logFile = Forked.newLog("precedence");
+        Path conf = Forked.WORK.resolve("precedence.properties");
+        Files.writeString(conf, "host.limit=1g\ndevice.limit=2g\ndisk.limit=3g\nlog.file=" + logFile + "\n");
+        Forked run = Forked.run("config=" + conf + ",host.limit=512m", List.of("-Dmemgov.device.limit=256m"),
+                Forked.examplesClassPath(), Map.of("MEMGOV_DEVICE_LIMIT", "128m", "MEMGOV_DISK_LIMIT", "64m"),
+                "io.memgov.examples.DjlSequences");
+        assertEquals(0, run.exitCode, run.toString());
+        Map<String, String> start = MemgovLog.read(logFile).one("start");
+        assertEquals(512L << 20, num(start, "host.limit"), "agent option beats the file");
+        assertEquals(256L << 20, num(start, "device.limit"), "system property beats the environment");
+        assertEquals(64L << 20, num(start, "disk.limit"), "environment beats the file");
+        assertEquals(conf.toString(), start.get("config.file"));
+    }
+
+    @Test
+    void disabledLoadsLogsOneLineAndTouchesNothing() throws Exception {
+        Path logFile = Forked.newLog("disabled");
+        Forked run = Forked.run("log.file=" + logFile + ",enabled=false", List.of(), Forked.examplesClassPath(),
+                "io.memgov.examples.DjlSequences");
+        assertEquals(0, run.exitCode, run.toString());
+        MemgovLog log = MemgovLog.read(logFile);
+        assertEquals(1, log.events.size(), log.text);
+        assertEquals("disabled", log.events.get(0).get("event"));
+    }
+
+    @Test
+    void theApplicationsOwnLogbackAndOlderSlf4jAreUntouched() throws Exception {
+        Path lib = Paths.get(System.getProperty("memgov.app.logging.lib", "target/app-logging-lib")).toAbsolutePath();
+        Path conf = Forked.WORK.resolve("app-logback");
+        Files.createDirectories(conf);
+        Files.writeString(conf.resolve("logback.xml"), "<configuration>\n"
+                + "  <appender name=\"OUT\" class=\"ch.qos.logback.core.ConsoleAppender\">\n"
+                + "    <encoder><pattern>APP|%level|%logger{0}|%msg%n</pattern></encoder>\n"
+                + "  </appender>\n"
+                + "  <logger name=\"ai.djl\" level=\"WARN\"/>\n"
+                + "  <root level=\"INFO\"><appender-ref ref=\"OUT\"/></root>\n"
+                + "</configuration>\n");
+        List<Path> parts = new ArrayList<>();
+        parts.add(conf);
+        try (var jars = Files.list(lib)) {
+            jars.sorted().forEach(parts::add);
+        }
+        parts.add(Forked.EXAMPLES);
+        String cp = Forked.cp(parts.toArray(new Path[0]));
+
+        Forked plain = Forked.run(null, List.of(), cp, "io.memgov.examples.LoggingApp");
+        Path logFile = Forked.newLog("app-logging");
+        Forked governed = Forked.run("log.file=" + logFile, List.of(), cp, "io.memgov.examples.LoggingApp");
+        assertEquals(0, plain.exitCode, plain.toString());
+        assertEquals(0, governed.exitCode, governed.toString());
+        List<String> expected = List.of("APP|INFO|LoggingApp|app started", "APP|INFO|LoggingApp|sum=512.0",
+                "APP|WARN|LoggingApp|app done");
+        assertEquals(expected, appLines(plain.stdout), plain.toString());
+        assertEquals(expected, appLines(governed.stdout), governed.toString());
+        assertFalse(governed.stdout.contains("memgov"), "memgov must not write to the app's log: " + governed.stdout);
+        assertFalse(governed.stderr.contains("SLF4J"), "no SLF4J binding warnings: " + governed.stderr);
+
+        MemgovLog log = MemgovLog.read(logFile);
+        log.one("start");
+        assertEquals(2, log.all("instrumented").size(), log.text);
+        Map<String, String> summary = log.one("summary");
+        // ones(256) float32 and the sum's result and its scalar: 1024 + 1024 + 4
+        assertEquals(2052, num(summary, "host.peak"));
+        assertEquals(0, num(summary, "host.used"));
+    }
+
+    static List<String> appLines(String stdout) {
+        List<String> out = new ArrayList<>();
+        for (String l : stdout.split("\n")) {
+            if (l.startsWith("APP|") && l.contains("|LoggingApp|")) {
+                out.add(l.trim());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void theJarIsAlsoATool() throws Exception {
+        Forked usage = Forked.run(null, List.of(), Forked.AGENT.toString(), "io.memgov.agent.Main");
+        assertEquals(0, usage.exitCode, usage.toString());
+        assertTrue(usage.stdout.contains("java -javaagent:memgov-agent.jar"), usage.stdout);
+        Forked bad = Forked.run(null, List.of(), Forked.AGENT.toString(), "io.memgov.agent.Main", "frobnicate");
+        assertEquals(2, bad.exitCode, bad.toString());
+        assertTrue(bad.stderr.contains("unknown command 'frobnicate'"), bad.stderr);
+    }
+
+    @Test
+    void theAgentJarCarriesNoUnshadedLibraryClasses() throws Exception {
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(Forked.AGENT.toFile())) {
+            List<String> leaked = new ArrayList<>();
+            zip.stream().map(java.util.zip.ZipEntry::getName)
+                    .filter(n -> n.endsWith(".class") && !n.startsWith("io/memgov/"))
+                    .forEach(leaked::add);
+            assertTrue(leaked.isEmpty(), "classes outside io/memgov: " + leaked);
+            assertTrue(zip.stream().anyMatch(e -> e.getName().startsWith("io/memgov/shaded/net/bytebuddy/")));
+            assertTrue(zip.stream().anyMatch(e -> e.getName().startsWith("io/memgov/shaded/ch/qos/logback/")));
+            assertTrue(zip.stream().anyMatch(e -> e.getName().startsWith("io/memgov/shaded/org/slf4j/")));
+            assertTrue(zip.stream().noneMatch(e -> e.getName().equals("META-INF/services/org.slf4j.spi.SLF4JServiceProvider")));
+            java.util.jar.Manifest mf = new java.util.jar.JarFile(Forked.AGENT.toFile()).getManifest();
+            assertEquals("io.memgov.agent.MemgovAgent", mf.getMainAttributes().getValue("Premain-Class"));
+            assertEquals("io.memgov.agent.MemgovAgent", mf.getMainAttributes().getValue("Agent-Class"));
+            assertEquals("true", mf.getMainAttributes().getValue("Can-Retransform-Classes"));
+        }
+    }
+}

@@ -125,9 +125,10 @@ class AgentBoundaryIT {
         log.one("start");
         assertEquals(2, log.all("instrumented").size(), log.text);
         Map<String, String> summary = log.one("summary");
-        // ones(256) float32 and the sum's result and its scalar: 1024 + 1024 + 4
-        assertEquals(2052, num(summary, "host.peak"));
+        // at least ones(256) float32, the sum's result and its scalar (1024 + 1024 + 4) were held at once
+        assertTrue(num(summary, "host.peak") >= 2052, summary.toString());
         assertEquals(0, num(summary, "host.used"));
+        assertEquals(num(summary, "allocations"), num(summary, "releases"));
     }
 
     static List<String> appLines(String stdout) {

@@ -25,9 +25,14 @@ public final class Checkpoints {
         return CHECKPOINT != null;
     }
 
-    /** Logs checkpoint {@code label}; {@code expectedHostBytes} is what the workload holds there. */
+    /**
+     * Logs checkpoint {@code label}; {@code expectedHostBytes} is what the workload holds there, or
+     * -1 when the workload cannot know (then nothing is printed).
+     */
     public static void mark(String label, long expectedHostBytes) {
-        System.out.println("checkpoint label=" + label + " expected.host.used=" + expectedHostBytes);
+        if (expectedHostBytes >= 0) {
+            System.out.println("checkpoint label=" + label + " expected.host.used=" + expectedHostBytes);
+        }
         if (CHECKPOINT != null) {
             try {
                 CHECKPOINT.invoke(null, label);

@@ -165,6 +165,8 @@ class EventLogTest {
         assertThrows(IllegalArgumentException.class, () -> new MiniJson("{\"a\":\"x\ny\"}").parseObject());
         assertThrows(IllegalArgumentException.class, () -> new MiniJson("{\"a\":1} x").parseObject());
         assertThrows(IllegalArgumentException.class, () -> new MiniJson("{\"a\":\"\\q\"}").parseObject());
+        assertThrows(IllegalArgumentException.class, () -> new MiniJson("{\"a\":1,\"a\":2}").parseObject());
+        assertThrows(IllegalArgumentException.class, () -> new MiniJson("{a:1}").parseObject());
     }
 
     // ------------------------------------------------------------------ levels
@@ -347,11 +349,11 @@ class EventLogTest {
             do {
                 ws();
                 String key = string();
-                expect(':');
-                if (m.put(key, value()) != null || !m.containsKey(key)) {
-                    // a duplicate non-null key
+                if (m.containsKey(key)) {
                     throw error("duplicate key " + key);
                 }
+                expect(':');
+                m.put(key, value());
             } while (comma());
             expect('}');
             return m;

@@ -371,7 +371,7 @@ public final class Compare {
         }
         sb.append("\n|");
         for (int i = 0; i < header.length; i++) {
-            sb.append(i < 2 || i == header.length - 2 ? "---|" : "---:|");
+            sb.append(i < 2 || i >= header.length - 2 ? "---|" : "---:|");
         }
         sb.append('\n');
         for (String[] r : rows) {

@@ -1,26 +1,38 @@
 package io.memgov.agent;
 
-import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.asm.Advice;
+import java.util.List;
 
-/** One framework's instrumentation: a few exact-name type matchers with named advice. */
+/**
+ * One framework's instrumentation: the exact classes it rewrites and how. Framework-typed logic
+ * lives in helper classes the bridge defines inside the framework's own class loader; the rewritten
+ * framework code only calls them.
+ */
 public interface Bridge {
     /** The framework's name in the config ({@code memgov.frameworks}) and the log. */
     String framework();
 
-    /** A class of the framework that tells, by its presence as a resource, whether it is on a class path. */
+    /** A class of the framework whose presence as a resource tells whether it is on a class path. */
     String probeClass();
 
-    AgentBuilder extend(AgentBuilder builder, Context context);
+    /** The classes this bridge rewrites (binary names); no other class is ever looked at. */
+    List<String> targets();
+
+    /**
+     * The rewritten bytes of {@code className}, or null to leave it as it is (the bridge has then
+     * logged why). Never loads a framework class.
+     */
+    byte[] transform(ClassLoader loader, String className, byte[] bytes, java.security.ProtectionDomain pd,
+                     Context context) throws Exception;
 
     /** What the installer gives a bridge. */
     interface Context {
-        ProbeInjector probes();
+        HelperInjector helpers();
 
-        /** The advice class of this name, read through a TypePool (never loaded). */
-        Advice advice(String adviceClassName);
+        void instrumented(String framework, String className);
 
-        /** The framework class does not look like the version this bridge knows: it is left alone. */
+        /** The framework's classes do not look like the version this bridge knows: they are left alone. */
         void unknownShape(String framework, String className, String problem);
+
+        void error(String message, Throwable t);
     }
 }

@@ -9,25 +9,16 @@ import io.memgov.runtime.config.MemgovConfig;
 import io.memgov.runtime.log.EventLog;
 import io.memgov.runtime.log.LogSink;
 import io.memgov.runtime.log.WriterSink;
-import net.bytebuddy.ByteBuddy;
-import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.asm.Advice;
-import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.dynamic.ClassFileLocator;
-import net.bytebuddy.dynamic.DynamicType;
-import net.bytebuddy.dynamic.scaffold.TypeValidation;
-import net.bytebuddy.pool.TypePool;
-import net.bytebuddy.utility.JavaModule;
 
 import java.io.OutputStreamWriter;
+import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;
+import java.security.ProtectionDomain;
+import java.util.HashMap;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-
-import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 
 /** Reads the configuration, opens the log, starts the governor and installs the framework bridges. */
 public final class Installer {
@@ -146,27 +137,47 @@ public final class Installer {
         return bridges;
     }
 
+    /**
+     * Registers one transformer that looks at nothing but the bridges' few target classes (a set
+     * lookup per class the JVM defines) and rewrites those with ASM.
+     */
     private static List<String> installBridges(MemgovConfig config, Governor governor, Instrumentation inst,
-                                               boolean atStartup) {
+                                               boolean atStartup) throws ReflectiveOperationException {
         List<Bridge> bridges = bridgesFor(config);
         List<String> names = new ArrayList<>();
         if (bridges.isEmpty()) {
             return names;
         }
-        ClassFileLocator agentClasses = ClassFileLocator.ForClassLoader.of(Installer.class.getClassLoader());
-        TypePool advicePool = TypePool.Default.of(agentClasses);
-        Map<String, Advice> adviceCache = new ConcurrentHashMap<>();
-        ProbeInjector probes = new ProbeInjector(governor::error);
+        Map<String, Bridge> byTarget = new HashMap<>();
+        for (Bridge bridge : bridges) {
+            names.add(bridge.framework());
+            for (String t : bridge.targets()) {
+                byTarget.put(t.replace('.', '/'), bridge);
+            }
+            if (ClassLoader.getSystemResource(bridge.probeClass().replace('.', '/') + ".class") == null) {
+                governor.log().emit(LogLevel.INFO, "bridge", "framework", bridge.framework(), "status", "waiting",
+                        "message", bridge.probeClass() + " is not on the system class path; " + bridge.framework()
+                                + " is instrumented if a class loader defines it later");
+            }
+            if (!atStartup) {
+                for (Class<?> c : inst.getAllLoadedClasses()) {
+                    if (bridge.targets().contains(c.getName())) {
+                        governor.error(c.getName() + " was loaded before memgov attached; arrays of "
+                                + bridge.framework() + " stay ungoverned (attach with -javaagent at start-up instead)", null);
+                    }
+                }
+            }
+        }
+        HelperInjector helpers = new HelperInjector(inst);
         Bridge.Context ctx = new Bridge.Context() {
             @Override
-            public ProbeInjector probes() {
-                return probes;
+            public HelperInjector helpers() {
+                return helpers;
             }
 
             @Override
-            public Advice advice(String name) {
-                return adviceCache.computeIfAbsent(name,
-                        n -> Advice.to(advicePool.describe(n).resolve(), agentClasses));
+            public void instrumented(String framework, String className) {
+                governor.instrumented(framework, className);
             }
 
             @Override
@@ -175,59 +186,40 @@ public final class Installer {
                         + problem + "); the " + framework + " bridge is not installed and " + framework
                         + " runs ungoverned", null);
             }
-        };
 
-        AgentBuilder builder = new AgentBuilder.Default(new ByteBuddy().with(TypeValidation.DISABLED))
-                .with(AgentBuilder.RedefinitionStrategy.DISABLED)
-                .with(AgentBuilder.PoolStrategy.Default.FAST)
-                .with(AgentBuilder.DescriptionStrategy.Default.POOL_ONLY)
-                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-                .with(new Listener(governor))
-                .ignore(nameStartsWith("java.").or(nameStartsWith("jdk.")).or(nameStartsWith("sun."))
-                        .or(nameStartsWith("com.sun.")).or(nameStartsWith("io.memgov.")));
-        for (Bridge bridge : bridges) {
-            builder = bridge.extend(builder, ctx);
-            names.add(bridge.framework());
-            if (ClassLoader.getSystemResource(bridge.probeClass().replace('.', '/') + ".class") == null) {
-                governor.log().emit(LogLevel.INFO, "bridge", "framework", bridge.framework(), "status", "waiting",
-                        "message", bridge.probeClass() + " is not on the system class path; " + bridge.framework()
-                                + " is instrumented if a class loader defines it later");
+            @Override
+            public void error(String message, Throwable t) {
+                governor.error(message, t);
             }
-            if (!atStartup) {
-                for (Class<?> c : inst.getAllLoadedClasses()) {
-                    if (c.getName().equals(bridge.probeClass())) {
-                        governor.error(bridge.probeClass() + " was loaded before memgov attached; arrays of "
-                                + bridge.framework() + " stay ungoverned (attach with -javaagent at start-up instead)", null);
-                    }
-                }
-            }
-        }
-        builder.installOn(inst);
+        };
+        inst.addTransformer(new Transformer(byTarget, ctx), false);
         return names;
     }
 
-    /** Logs {@code instrumented} per transformed class and an {@code error} per failed one. */
-    static final class Listener extends AgentBuilder.Listener.Adapter {
-        private final Governor governor;
+    /** Hands each target class to its bridge; any failure leaves the class as it was. */
+    static final class Transformer implements ClassFileTransformer {
+        private final Map<String, Bridge> byTarget;
+        private final Bridge.Context ctx;
 
-        Listener(Governor governor) {
-            this.governor = governor;
+        Transformer(Map<String, Bridge> byTarget, Bridge.Context ctx) {
+            this.byTarget = byTarget;
+            this.ctx = ctx;
         }
 
         @Override
-        public void onTransformation(TypeDescription type, ClassLoader loader, JavaModule module, boolean loaded,
-                                     DynamicType dynamicType) {
-            governor.instrumented(frameworkOf(type.getName()), type.getName());
-        }
-
-        @Override
-        public void onError(String typeName, ClassLoader loader, JavaModule module, boolean loaded, Throwable t) {
-            governor.error("could not instrument " + typeName + "; " + frameworkOf(typeName)
-                    + " runs ungoverned for it", t);
-        }
-
-        static String frameworkOf(String className) {
-            return className.startsWith("ai.djl.") ? "djl" : className.startsWith("org.nd4j.") ? "nd4j" : "other";
+        public byte[] transform(ClassLoader loader, String className, Class<?> redefined, ProtectionDomain pd,
+                                byte[] bytes) {
+            Bridge bridge = className == null || redefined != null ? null : byTarget.get(className);
+            if (bridge == null) {
+                return null;
+            }
+            String name = className.replace('/', '.');
+            try {
+                return bridge.transform(loader, name, bytes, pd, ctx);
+            } catch (Throwable t) {
+                ctx.error("could not instrument " + name + "; " + bridge.framework() + " runs ungoverned for it", t);
+                return null;
+            }
         }
     }
 }

@@ -25,9 +25,9 @@ public final class Governor {
 
     /** Marks a view scope whose parent array is not tracked: its views count nothing. */
     private static final Object UNTRACKED = new Object();
-    private static final ThreadLocal<ViewScope> VIEW_SCOPE = ThreadLocal.withInitial(ViewScope::new);
-    /** How many threads are inside a view scope: lets allocations skip the thread-local when none are. */
-    private static final AtomicLong VIEW_SCOPES = new AtomicLong();
+    private static final ThreadLocal<PendingView> PENDING_VIEW = ThreadLocal.withInitial(PendingView::new);
+    /** How many threads have a view announced: lets every other allocation skip the thread-local. */
+    private static final AtomicLong PENDING_VIEWS = new AtomicLong();
     private static final int MAX_ADVICE_ERRORS_LOGGED = 10;
 
     private final MemgovConfig config;
@@ -155,31 +155,38 @@ public final class Governor {
     }
 
     /**
-     * Arrays created by this thread until {@link #endView()} share {@code parent}'s storage (the
-     * framework call in progress returns views). {@code parent} may be null: the views then count nothing.
+     * The framework array about to be created on this thread over native {@code handle} shares the
+     * storage of {@code parent} (a record, or null when the parent is not tracked: then the view counts
+     * nothing). Consumed by the next {@link #takeView} on this thread.
      */
-    public static void beginView(Object parent) {
-        ViewScope s = VIEW_SCOPE.get();
-        if (s.depth++ == 0) {
-            s.parent = parent == null ? UNTRACKED : parent;
-            VIEW_SCOPES.incrementAndGet();
+    public static void expectView(long handle, Object parent) {
+        PendingView p = PENDING_VIEW.get();
+        if (!p.set) {
+            PENDING_VIEWS.incrementAndGet();
         }
+        p.set = true;
+        p.handle = handle;
+        p.parent = parent == null ? UNTRACKED : parent;
     }
 
-    public static void endView() {
-        ViewScope s = VIEW_SCOPE.get();
-        if (s.depth > 0 && --s.depth == 0) {
-            s.parent = null;
-            VIEW_SCOPES.decrementAndGet();
-        }
-    }
-
-    /** Non-null while this thread is inside a view scope: pass it to {@link #share}. */
-    public static Object viewParent() {
-        if (VIEW_SCOPES.get() == 0) {
+    /**
+     * Called as each framework array is created over {@code handle}: the parent to {@link #share}
+     * when a view of it was announced on this thread for this handle, else null. Any announcement is
+     * consumed, so a stale one (its constructor threw) never leaks into a later array.
+     */
+    public static Object takeView(long handle) {
+        if (PENDING_VIEWS.get() == 0) {
             return null;
         }
-        return VIEW_SCOPE.get().parent;
+        PendingView p = PENDING_VIEW.get();
+        if (!p.set) {
+            return null;
+        }
+        p.set = false;
+        PENDING_VIEWS.decrementAndGet();
+        Object parent = p.parent;
+        p.parent = null;
+        return p.handle == handle ? parent : null;
     }
 
     /** Advice hit a Throwable: logged (the first few), never thrown into the application. */
@@ -280,8 +287,9 @@ public final class Governor {
         log.flush();
     }
 
-    private static final class ViewScope {
+    private static final class PendingView {
+        boolean set;
+        long handle;
         Object parent;
-        int depth;
     }
 }

@@ -235,58 +235,43 @@ class GovernorTest {
     }
 
     @Test
-    void viewParentIsNullOutsideAScope() {
-        assertNull(Governor.viewParent());
-        Governor.endView(); // unbalanced end does nothing
-        assertNull(Governor.viewParent());
+    void takeViewIsNullWhenNothingWasAnnounced() {
+        assertNull(Governor.takeView(42));
     }
 
     @Test
-    void viewScopesNest() {
-        Object outer = Governor.allocate(Governor.FW_DJL, HOST, 0, 10);
-        Object inner = Governor.allocate(Governor.FW_DJL, HOST, 0, 20);
-        Governor.beginView(outer);
-        try {
-            assertSame(outer, Governor.viewParent());
-            Governor.beginView(inner);
-            try {
-                assertSame(outer, Governor.viewParent(), "the outermost scope's parent is kept");
-            } finally {
-                Governor.endView();
-            }
-            assertSame(outer, Governor.viewParent());
-        } finally {
-            Governor.endView();
-        }
-        assertNull(Governor.viewParent());
-    }
-
-    @Test
-    void viewScopeIsPerThread() throws Exception {
+    void anAnnouncedViewIsTakenOnceForItsHandle() {
         Object parent = Governor.allocate(Governor.FW_DJL, HOST, 0, 10);
-        Governor.beginView(parent);
-        try {
-            Object[] seen = {"unset"};
-            Thread t = new Thread(() -> seen[0] = Governor.viewParent());
-            t.start();
-            t.join();
-            assertNull(seen[0], "another thread is not in this thread's scope");
-            assertSame(parent, Governor.viewParent());
-        } finally {
-            Governor.endView();
-        }
+        Governor.expectView(7, parent);
+        assertSame(parent, Governor.takeView(7));
+        assertNull(Governor.takeView(7), "an announcement is consumed");
     }
 
     @Test
-    void aViewMadeInAScopeKeepsTheParentsStorage() {
+    void aStaleAnnouncementForAnotherHandleIsDroppedNotApplied() {
+        Object parent = Governor.allocate(Governor.FW_DJL, HOST, 0, 10);
+        Governor.expectView(7, parent);
+        assertNull(Governor.takeView(8), "a different array is not the announced view");
+        assertNull(Governor.takeView(7), "and the stale announcement is gone");
+    }
+
+    @Test
+    void anAnnouncementIsPerThread() throws Exception {
+        Object parent = Governor.allocate(Governor.FW_DJL, HOST, 0, 10);
+        Governor.expectView(7, parent);
+        Object[] seen = {"unset"};
+        Thread t = new Thread(() -> seen[0] = Governor.takeView(7));
+        t.start();
+        t.join();
+        assertNull(seen[0], "another thread does not see this thread's announcement");
+        assertSame(parent, Governor.takeView(7));
+    }
+
+    @Test
+    void aViewKeepsTheParentsStorage() {
         Object parent = Governor.allocate(Governor.FW_DJL, HOST, 0, 100);
-        Object view;
-        Governor.beginView(parent);
-        try {
-            view = Governor.share(Governor.viewParent());
-        } finally {
-            Governor.endView();
-        }
+        Governor.expectView(5, parent);
+        Object view = Governor.share(Governor.takeView(5));
         assertNotNull(view);
         Governor.release(parent);
         assertEquals(100, g.host().used());
@@ -295,16 +280,11 @@ class GovernorTest {
     }
 
     @Test
-    void beginViewOfNullGivesAMarkerThatSharesNothing() {
-        Governor.beginView(null);
-        try {
-            Object marker = Governor.viewParent();
-            assertNotNull(marker, "inside a scope even without a tracked parent");
-            assertNull(Governor.share(marker));
-        } finally {
-            Governor.endView();
-        }
-        assertNull(Governor.viewParent());
+    void aViewOfAnUntrackedParentCountsNothing() {
+        Governor.expectView(9, null);
+        Object marker = Governor.takeView(9);
+        assertNotNull(marker, "a view was announced even without a tracked parent");
+        assertNull(Governor.share(marker));
         assertEquals(0, g.host().used());
     }
 

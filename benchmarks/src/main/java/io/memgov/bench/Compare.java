@@ -110,8 +110,8 @@ public final class Compare {
         List<Bench> all = new ArrayList<>();
         all.add(new Bench("tinyops", "io.memgov.examples.TinyOps", List.of(), "tinyops.ns.per.op", "ns/op",
                 quick ? 3 : 5, 1.30, Double.NaN));
-        all.add(new Bench("mlp", "io.memgov.examples.MlpTraining", List.of("3", "50", "128"), "train.ms", "ms",
-                quick ? 3 : 5, 1.05, Double.NaN));
+        all.add(new Bench("mlp", "io.memgov.examples.MlpTraining", List.of("10", "50", "128"), "train.ms", "ms",
+                quick ? 3 : 7, 1.05, Double.NaN));
         all.add(new Bench("startup", "io.memgov.examples.StartupProbe", List.of(), "first.op.ms", "ms",
                 quick ? 5 : 11, Double.NaN, 500));
         List<Bench> benches = new ArrayList<>();
@@ -129,7 +129,7 @@ public final class Compare {
 
         Runner runner = new Runner(java, root, agentJar, examplesJar);
         System.out.println("memgov benchmarks (" + (quick ? "quick" : "full") + "), root " + root);
-        System.out.println("child JVM: " + java + " -Dai.djl.offline=true [-javaagent:" + root.relativize(agentJar)
+        System.out.println("child JVM: " + java + " -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1 [-javaagent:" + root.relativize(agentJar)
                 + "=log.file=<tmp>] -cp " + root.relativize(examplesJar) + " <main> <args>");
 
         // DJL extracts its natives on the first run ever; take that (and class-data warm-up) out of the figures.
@@ -262,6 +262,10 @@ public final class Compare {
                 List<String> cmd = new ArrayList<>();
                 cmd.add(java);
                 cmd.add("-Dai.djl.offline=true");
+                // one libtorch thread in both runs: on a 2-core machine the JIT threads otherwise steal
+                // the second core from libtorch's parallel ops at random and swamp the comparison
+                cmd.add("-Dai.djl.pytorch.num_threads=1");
+                cmd.add("-Dai.djl.pytorch.num_interop_threads=1");
                 if (agent) {
                     cmd.add("-javaagent:" + agentJar + "=log.file=" + log);
                 }

@@ -100,7 +100,7 @@ public final class Governor {
 
     Tracked track(int framework, int tier, int device, long bytes) {
         budget(tier, device).forceReserve(bytes);
-        Tracked t = new Tracked(ids.getAndIncrement(), bytes, framework, Tier.values()[tier], device);
+        Tracked t = new Tracked(ids.getAndIncrement(), bytes, framework, tier, device);
         ledger.add(t);
         allocations.increment();
         allocatedBytes.add(bytes);

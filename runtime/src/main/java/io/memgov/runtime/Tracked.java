@@ -28,13 +28,15 @@ public final class Tracked {
     Tracked next;
     byte stripe;
 
-    /** A storage owner. */
-    Tracked(long id, long bytes, int framework, Tier tier, int device) {
+    private static final Tier[] TIERS = Tier.values();
+
+    /** A storage owner; {@code tier} is a {@link Tier} ordinal. */
+    Tracked(long id, long bytes, int framework, int tier, int device) {
         this.id = id;
         this.bytes = bytes;
         this.storage = this;
         this.framework = (byte) framework;
-        this.tier = (byte) tier.ordinal();
+        this.tier = (byte) tier;
         this.device = (short) device;
         this.refs = 1;
     }
@@ -55,7 +57,7 @@ public final class Tracked {
     public boolean isView() { return storage != this; }
     public Tracked storage() { return storage; }
     public int framework() { return framework; }
-    public Tier tier() { return Tier.values()[tier]; }
+    public Tier tier() { return TIERS[tier]; }
     public int device() { return device; }
     public boolean isReleased() { return released != 0; }
 }

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 class LedgerTest {
     private static Tracked storage(long id) {
-        return new Tracked(id, 10 * id, Governor.FW_DJL, Tier.HOST, 0);
+        return new Tracked(id, 10 * id, Governor.FW_DJL, Tier.HOST.ordinal(), 0);
     }
 
     private static Set<Long> ids(Ledger ledger) {

@@ -1,6 +1,7 @@
 package io.memgov.agent;
 
 import io.memgov.agent.djl.DjlBridge;
+import io.memgov.agent.nd4j.Nd4jBridge;
 import io.memgov.runtime.Governor;
 import io.memgov.runtime.config.ConfigLoader;
 import io.memgov.runtime.config.ConfigProblem;
@@ -133,6 +134,9 @@ public final class Installer {
         List<Bridge> bridges = new ArrayList<>();
         if (config.frameworks().contains("djl")) {
             bridges.add(new DjlBridge());
+        }
+        if (config.frameworks().contains("nd4j")) {
+            bridges.add(new Nd4jBridge());
         }
         return bridges;
     }

@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  * measured at all).
  *
  * <p>Usage, from the repository root (or with {@code -Dmemgov.root=DIR}):
- * {@code java -cp benchmarks/target/memgov-benchmarks.jar io.memgov.bench.Compare [--quick] [tinyops] [mlp] [startup]}
+ * {@code java -cp benchmarks/target/memgov-benchmarks.jar io.memgov.bench.Compare [--quick] [tinyops] [mlp] [startup] [nd4jops] [dl4j]}
  */
 public final class Compare {
     private static final long RUN_TIMEOUT_MIN = 15;
@@ -92,7 +92,7 @@ public final class Compare {
             if (a.equals("--quick")) {
                 quick = true;
             } else if (a.equals("-h") || a.equals("--help")) {
-                System.out.println("usage: Compare [--quick] [tinyops] [mlp] [startup]   (-Dmemgov.root=DIR, default: the working directory)");
+                System.out.println("usage: Compare [--quick] [tinyops] [mlp] [startup] [nd4jops] [dl4j]   (-Dmemgov.root=DIR, default: the working directory)");
                 return;
             } else if (a.startsWith("-")) {
                 System.err.println("unknown option " + a);
@@ -114,6 +114,10 @@ public final class Compare {
                 quick ? 3 : 7, 1.05, Double.NaN));
         all.add(new Bench("startup", "io.memgov.examples.StartupProbe", List.of(), "first.op.ms", "ms",
                 quick ? 5 : 11, Double.NaN, 500));
+        all.add(new Bench("nd4jops", "io.memgov.examples.Nd4jOps", List.of(), "nd4jops.us.per.op", "us/op",
+                quick ? 3 : 5, 1.05, Double.NaN));
+        all.add(new Bench("dl4j", "io.memgov.examples.Dl4jTraining", List.of("5", "40", "128"), "train.ms", "ms",
+                quick ? 3 : 7, 1.05, Double.NaN));
         List<Bench> benches = new ArrayList<>();
         for (Bench b : all) {
             if (only.isEmpty() || only.contains(b.name)) {
@@ -122,7 +126,7 @@ public final class Compare {
         }
         for (String o : only) {
             if (all.stream().noneMatch(b -> b.name.equals(o))) {
-                System.err.println("unknown benchmark " + o + " (tinyops, mlp, startup)");
+                System.err.println("unknown benchmark " + o + " (tinyops, mlp, startup, nd4jops, dl4j)");
                 System.exit(2);
             }
         }
@@ -273,8 +277,11 @@ public final class Compare {
                 cmd.add(examplesJar.toString());
                 cmd.add(mainClass);
                 cmd.addAll(args);
-                Process p = new ProcessBuilder(cmd).directory(root.toFile()).redirectErrorStream(true)
-                        .redirectOutput(out.toFile()).start();
+                ProcessBuilder pb = new ProcessBuilder(cmd).directory(root.toFile()).redirectErrorStream(true)
+                        .redirectOutput(out.toFile());
+                // the same for libnd4j's OpenMP threads (ND4J and DL4J workloads), in both runs
+                pb.environment().put("OMP_NUM_THREADS", "1");
+                Process p = pb.start();
                 if (!p.waitFor(RUN_TIMEOUT_MIN, TimeUnit.MINUTES)) {
                     p.destroyForcibly();
                     p.waitFor();

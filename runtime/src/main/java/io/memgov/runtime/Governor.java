@@ -18,7 +18,12 @@ import java.util.concurrent.atomic.LongAdder;
 public final class Governor {
     public static final int FW_DJL = 0;
     public static final int FW_ND4J = 1;
-    static final String[] FRAMEWORKS = {"djl", "nd4j"};
+    /** ND4J workspace blocks: counted under nd4j, and on their own. */
+    public static final int FW_ND4J_WORKSPACE = 2;
+    /** Names in the log ({@code host.used.NAME}). */
+    static final String[] FRAMEWORKS = {"djl", "nd4j", "nd4j.workspace"};
+    /** The framework a sub-framework's bytes also count under, or -1. */
+    private static final int[] PARENT = {-1, -1, FW_ND4J};
 
     /** The installed governor, or null while the agent is not governing. */
     private static volatile Governor current;
@@ -34,6 +39,8 @@ public final class Governor {
     private final EventLog log;
     private final Budget host;
     private final Budget disk;
+    /** HOST bytes per framework (index: FW_*); their sum over top-level frameworks is {@link #host}. */
+    private final Budget[] hostByFramework = new Budget[FRAMEWORKS.length];
     private final AtomicReferenceArray<Budget> devices = new AtomicReferenceArray<>(64);
     private final Ledger ledger = new Ledger();
     private final AtomicLong ids = new AtomicLong(1);
@@ -49,6 +56,9 @@ public final class Governor {
         this.log = log;
         this.host = new Budget("host", config.hostLimit());
         this.disk = new Budget("disk", config.diskLimit());
+        for (int i = 0; i < FRAMEWORKS.length; i++) {
+            hostByFramework[i] = new Budget("host." + FRAMEWORKS[i], Budget.NONE);
+        }
     }
 
     // ---------------------------------------------------------------- installation
@@ -66,6 +76,9 @@ public final class Governor {
     public EventLog log() { return log; }
     public Budget host() { return host; }
     public Budget disk() { return disk; }
+
+    /** HOST bytes of one framework (a FW_* index). */
+    public Budget host(int framework) { return hostByFramework[framework]; }
     public Ledger ledger() { return ledger; }
 
     /** The budget of GPU {@code device}, created on first use. */
@@ -92,7 +105,7 @@ public final class Governor {
      */
     public static Object allocate(int framework, int tier, int device, long bytes) {
         Governor g = current;
-        if (g == null || bytes < 0) {
+        if (g == null || bytes < 0 || framework < 0 || framework >= FRAMEWORKS.length) {
             return null;
         }
         return g.track(framework, tier, device, bytes);
@@ -100,6 +113,12 @@ public final class Governor {
 
     Tracked track(int framework, int tier, int device, long bytes) {
         budget(tier, device).forceReserve(bytes);
+        if (tier != Tier.DEVICE.ordinal()) {
+            hostByFramework[framework].forceReserve(bytes);
+            if (PARENT[framework] >= 0) {
+                hostByFramework[PARENT[framework]].forceReserve(bytes);
+            }
+        }
         Tracked t = new Tracked(ids.getAndIncrement(), bytes, framework, tier, device);
         ledger.add(t);
         allocations.increment();
@@ -130,6 +149,20 @@ public final class Governor {
         return new Tracked(id, owner);
     }
 
+    /**
+     * The storage behind {@code record} was reallocated to {@code newBytes} (the old memory is copied,
+     * then freed): returns the record that replaces it, or null when nothing is governed.
+     */
+    public static Object resize(Object record, long newBytes) {
+        if (!(record instanceof Tracked)) {
+            return null;
+        }
+        Tracked old = (Tracked) record;
+        Object next = allocate(old.framework, old.tier, old.device, newBytes);
+        release(old);
+        return next;
+    }
+
     /** The array behind {@code record} is gone. Idempotent: a second release of one array does nothing. */
     public static void release(Object record) {
         if (!(record instanceof Tracked)) {
@@ -151,6 +184,12 @@ public final class Governor {
     void untrack(Tracked owner) {
         ledger.remove(owner);
         budget(owner.tier, owner.device).release(owner.bytes);
+        if (owner.tier != Tier.DEVICE.ordinal()) {
+            hostByFramework[owner.framework].release(owner.bytes);
+            if (PARENT[owner.framework] >= 0) {
+                hostByFramework[PARENT[owner.framework]].release(owner.bytes);
+            }
+        }
         releases.increment();
     }
 
@@ -257,6 +296,10 @@ public final class Governor {
         m.put("pool.misses", 0L);
         m.put("failures", failures.sum());
         m.put("live", (long) ledger.size());
+        for (int i = 0; i < FRAMEWORKS.length; i++) {
+            m.put("host.used." + FRAMEWORKS[i], hostByFramework[i].used());
+            m.put("host.peak." + FRAMEWORKS[i], hostByFramework[i].peak());
+        }
         m.put("allocated.bytes", allocatedBytes.sum());
         m.putAll(perDevice);
         m.put("uptime.ms", System.currentTimeMillis() - startMillis);

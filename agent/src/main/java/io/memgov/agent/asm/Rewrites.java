@@ -1,0 +1,174 @@
+package io.memgov.agent.asm;
+
+import net.bytebuddy.jar.asm.ClassReader;
+import net.bytebuddy.jar.asm.ClassVisitor;
+import net.bytebuddy.jar.asm.FieldVisitor;
+import net.bytebuddy.jar.asm.MethodVisitor;
+import net.bytebuddy.jar.asm.Opcodes;
+
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The few bytecode rewrites the bridges need, on ByteBuddy's repackaged ASM. They insert only
+ * straight-line code (no branches, no new locals), so the classes' stack map frames stay valid and
+ * nothing has to be computed from other classes: no framework class is ever loaded by a rewrite.
+ */
+public final class Rewrites {
+    public static final int ASM = Opcodes.ASM9;
+    public static final String GOVERNED = "io/memgov/runtime/Governed";
+    public static final String FIELD = "memgov$tracked";
+
+    private Rewrites() {
+    }
+
+    /** Names of the methods ({@code name + descriptor}) and fields a class declares, and its interfaces. */
+    public static final class Members {
+        public final Set<String> methods = new HashSet<>();
+        public final Set<String> fields = new HashSet<>();
+        public final Set<String> interfaces = new HashSet<>();
+
+        public static Members of(byte[] bytes) {
+            Members m = new Members();
+            new ClassReader(bytes).accept(new ClassVisitor(ASM) {
+                @Override
+                public void visit(int version, int access, String name, String sig, String superName, String[] itfs) {
+                    m.interfaces.addAll(Arrays.asList(itfs));
+                }
+
+                @Override
+                public FieldVisitor visitField(int access, String name, String desc, String sig, Object value) {
+                    m.fields.add(name);
+                    return null;
+                }
+
+                @Override
+                public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
+                    m.methods.add(name + desc);
+                    return null;
+                }
+            }, ClassReader.SKIP_CODE | ClassReader.SKIP_DEBUG | ClassReader.SKIP_FRAMES);
+            return m;
+        }
+
+        /** True when a copy of memgov already rewrote this class. */
+        public boolean governed() {
+            return fields.contains(FIELD) || interfaces.contains(GOVERNED);
+        }
+    }
+
+    /**
+     * Makes the class implement {@code io.memgov.runtime.Governed} with a private volatile field;
+     * {@code more} may add members before the class ends.
+     */
+    public static class AddGoverned extends ClassVisitor {
+        private final String owner;
+
+        public AddGoverned(ClassVisitor next, String owner) {
+            super(ASM, next);
+            this.owner = owner;
+        }
+
+        @Override
+        public void visit(int version, int access, String name, String sig, String superName, String[] itfs) {
+            String[] more = Arrays.copyOf(itfs, itfs.length + 1);
+            more[itfs.length] = GOVERNED;
+            super.visit(version, access, name, sig, superName, more);
+        }
+
+        /** Adds members of the rewrite's own; called before the field and accessors are added. */
+        protected void addMembers() {
+        }
+
+        @Override
+        public void visitEnd() {
+            addMembers();
+            super.visitField(Opcodes.ACC_PRIVATE | Opcodes.ACC_VOLATILE | Opcodes.ACC_SYNTHETIC | Opcodes.ACC_TRANSIENT,
+                    FIELD, "Ljava/lang/Object;", null, null).visitEnd();
+
+            MethodVisitor get = super.visitMethod(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, FIELD,
+                    "()Ljava/lang/Object;", null, null);
+            get.visitCode();
+            get.visitVarInsn(Opcodes.ALOAD, 0);
+            get.visitFieldInsn(Opcodes.GETFIELD, owner, FIELD, "Ljava/lang/Object;");
+            get.visitInsn(Opcodes.ARETURN);
+            get.visitMaxs(1, 1);
+            get.visitEnd();
+
+            MethodVisitor set = super.visitMethod(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, FIELD,
+                    "(Ljava/lang/Object;)V", null, null);
+            set.visitCode();
+            set.visitVarInsn(Opcodes.ALOAD, 0);
+            set.visitVarInsn(Opcodes.ALOAD, 1);
+            set.visitFieldInsn(Opcodes.PUTFIELD, owner, FIELD, "Ljava/lang/Object;");
+            set.visitInsn(Opcodes.RETURN);
+            set.visitMaxs(2, 2);
+            set.visitEnd();
+            super.visitEnd();
+        }
+    }
+
+    /** Emits {@code hook} before every {@code returnOpcode} of a method. */
+    public static MethodVisitor beforeReturn(MethodVisitor mv, int returnOpcode, int extraStack,
+                                             Consumer<MethodVisitor> hook) {
+        return new MethodVisitor(ASM, mv) {
+            @Override
+            public void visitInsn(int opcode) {
+                if (opcode == returnOpcode) {
+                    hook.accept(getDelegate());
+                }
+                super.visitInsn(opcode);
+            }
+
+            @Override
+            public void visitMaxs(int maxStack, int maxLocals) {
+                super.visitMaxs(maxStack + extraStack, maxLocals);
+            }
+        };
+    }
+
+    /** Emits {@code hook} at the start of a method. */
+    public static MethodVisitor atEntry(MethodVisitor mv, int extraStack, Consumer<MethodVisitor> hook) {
+        return new MethodVisitor(ASM, mv) {
+            @Override
+            public void visitCode() {
+                super.visitCode();
+                hook.accept(getDelegate());
+            }
+
+            @Override
+            public void visitMaxs(int maxStack, int maxLocals) {
+                super.visitMaxs(maxStack + extraStack, maxLocals);
+            }
+        };
+    }
+
+    /**
+     * Replaces calls to {@code owner.name desc} with what {@code replacement} emits (it receives the
+     * call's opcode, and must leave the stack as the call would).
+     */
+    public static MethodVisitor replaceCalls(MethodVisitor mv, String owner, String name, String desc, int extraStack,
+                                             Consumer<MethodVisitor> replacement) {
+        return new MethodVisitor(ASM, mv) {
+            @Override
+            public void visitMethodInsn(int opcode, String o, String n, String d, boolean itf) {
+                if (o.equals(owner) && n.equals(name) && d.equals(desc)) {
+                    replacement.accept(getDelegate());
+                } else {
+                    super.visitMethodInsn(opcode, o, n, d, itf);
+                }
+            }
+
+            @Override
+            public void visitMaxs(int maxStack, int maxLocals) {
+                super.visitMaxs(maxStack + extraStack, maxLocals);
+            }
+        };
+    }
+
+    public static void invokeStatic(MethodVisitor mv, String owner, String name, String desc) {
+        mv.visitMethodInsn(Opcodes.INVOKESTATIC, owner, name, desc, false);
+    }
+}

@@ -1,0 +1,78 @@
+package io.memgov.examples;
+
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+import java.util.Random;
+
+/**
+ * A real DL4J training run: a small MultiLayerNetwork built in code (default workspace modes),
+ * trained on synthetic regression data made in code with fixed seeds. Prints each epoch's score with
+ * its exact bits, and the training loop's time. Args: [epochs] [batches] [hidden].
+ */
+public final class Dl4jTraining {
+    private Dl4jTraining() {
+    }
+
+    public static void main(String[] args) {
+        int epochs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+        int batches = args.length > 1 ? Integer.parseInt(args[1]) : 40;
+        int hidden = args.length > 2 ? Integer.parseInt(args[2]) : 128;
+        int batchSize = 32;
+        int features = 64;
+        Random rnd = new Random(7);
+        DataSet[] data = new DataSet[batches];
+        for (int b = 0; b < batches; b++) {
+            float[] x = new float[batchSize * features];
+            float[] y = new float[batchSize];
+            for (int i = 0; i < batchSize; i++) {
+                float t = 0;
+                for (int f = 0; f < features; f++) {
+                    float v = (float) rnd.nextGaussian();
+                    x[i * features + f] = v;
+                    t += v * ((f % 7) - 3) * 0.1f;
+                }
+                y[i] = (float) Math.tanh(t);
+            }
+            INDArray xs = Nd4j.create(x, new long[]{batchSize, features});
+            INDArray ys = Nd4j.create(y, new long[]{batchSize, 1});
+            data[b] = new DataSet(xs, ys);
+        }
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(42)
+                .dataType(DataType.FLOAT)
+                .weightInit(WeightInit.XAVIER)
+                .updater(new Sgd(0.01))
+                .list()
+                .layer(new DenseLayer.Builder().nIn(features).nOut(hidden).activation(Activation.RELU).build())
+                .layer(new DenseLayer.Builder().nIn(hidden).nOut(hidden).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nIn(hidden).nOut(1)
+                        .activation(Activation.IDENTITY).build())
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        long t0 = System.nanoTime();
+        for (int e = 0; e < epochs; e++) {
+            double total = 0;
+            for (DataSet d : data) {
+                net.fit(d);
+                total += net.score();
+            }
+            double score = total / batches;
+            System.out.println("epoch " + e + " score=" + score + " bits=" + Long.toHexString(Double.doubleToLongBits(score)));
+            Checkpoints.mark("epoch-" + e, -1);
+        }
+        System.out.println("train.ms=" + (System.nanoTime() - t0) / 1_000_000);
+    }
+}

@@ -145,7 +145,8 @@ class DjlAccountingIT {
         assertEquals(0, run.exitCode, run.toString());
         assertTrue(run.stdout.contains("loaded io.memgov.examples.DjlSequences in app"), run.toString());
         MemgovLog log = MemgovLog.read(logFile);
-        Map<String, String> waiting = log.one("bridge");
+        Map<String, String> waiting = log.all("bridge").stream().filter(e -> "djl".equals(e.get("framework")))
+                .findFirst().orElseThrow(() -> new AssertionError("no bridge event for djl: " + log.text));
         assertEquals("waiting", waiting.get("status"));
         assertCheckpoints(run, log);
         Map<String, String> summary = log.one("summary");

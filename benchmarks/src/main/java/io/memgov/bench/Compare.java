@@ -110,13 +110,13 @@ public final class Compare {
         List<Bench> all = new ArrayList<>();
         all.add(new Bench("tinyops", "io.memgov.examples.TinyOps", List.of(), "tinyops.ns.per.op", "ns/op",
                 quick ? 3 : 5, 1.30, Double.NaN));
-        all.add(new Bench("mlp", "io.memgov.examples.MlpTraining", List.of("10", "50", "128"), "train.ms", "ms",
+        all.add(new Bench("mlp", "io.memgov.examples.MlpTraining", List.of("21", "50", "128"), "train.ms", "ms",
                 quick ? 3 : 7, 1.05, Double.NaN));
         all.add(new Bench("startup", "io.memgov.examples.StartupProbe", List.of(), "first.op.ms", "ms",
                 quick ? 5 : 11, Double.NaN, 500));
         all.add(new Bench("nd4jops", "io.memgov.examples.Nd4jOps", List.of(), "nd4jops.us.per.op", "us/op",
                 quick ? 3 : 5, 1.05, Double.NaN));
-        all.add(new Bench("dl4j", "io.memgov.examples.Dl4jTraining", List.of("5", "40", "128"), "train.ms", "ms",
+        all.add(new Bench("dl4j", "io.memgov.examples.Dl4jTraining", List.of("11", "40", "128"), "train.ms", "ms",
                 quick ? 3 : 7, 1.05, Double.NaN));
         List<Bench> benches = new ArrayList<>();
         for (Bench b : all) {

@@ -84,7 +84,7 @@ public final class Installer {
             governor.summary();
             log.close();
         }, "memgov-summary"));
-        startReports(governor, config.reportIntervalMillis());
+        governor.startBackground(config.reportIntervalMillis());
 
         log.emit(LogLevel.INFO, "start",
                 "version", AgentVersion.get(),
@@ -110,24 +110,6 @@ public final class Installer {
                     + "; memgov logs to stderr instead");
             return new WriterSink(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), false);
         }
-    }
-
-    private static void startReports(Governor governor, long intervalMillis) {
-        if (intervalMillis <= 0) {
-            return;
-        }
-        Thread t = new Thread(() -> {
-            try {
-                for (;;) {
-                    Thread.sleep(intervalMillis);
-                    governor.report();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "memgov-report");
-        t.setDaemon(true);
-        t.start();
     }
 
     static List<Bridge> bridgesFor(MemgovConfig config) {

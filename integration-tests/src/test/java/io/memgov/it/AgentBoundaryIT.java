@@ -79,6 +79,26 @@ class AgentBoundaryIT {
     }
 
     @Test
+    void theJsonLogHasOneObjectALineWithTheSameFigures() throws Exception {
+        Path logFile = Forked.newLog("json");
+        Forked run = Forked.run("log.file=" + logFile + ",log.format=json", List.of(), Forked.examplesClassPath(),
+                "io.memgov.examples.DjlSequences");
+        assertEquals(0, run.exitCode, run.toString());
+        List<String> lines = Files.readAllLines(logFile);
+        assertTrue(lines.size() >= 17, lines.toString()); // start, 2 instrumented, 14 checkpoints, summary
+        for (String line : lines) {
+            assertTrue(line.startsWith("{\"time\":\"") && line.endsWith("}"), line);
+        }
+        String summary = lines.stream().filter(l -> l.contains("\"event\":\"summary\"")).findFirst().orElseThrow();
+        // sizes are JSON numbers, not strings
+        assertTrue(summary.contains("\"host.used\":0,"), summary);
+        assertTrue(summary.contains("\"host.peak\":91548,"), summary);
+        assertTrue(summary.contains("\"host.limit\":-1,"), summary);
+        String views = lines.stream().filter(l -> l.contains("\"label\":\"views\"")).findFirst().orElseThrow();
+        assertTrue(views.contains("\"event\":\"report\"") && views.contains("\"host.used\":34012,"), views);
+    }
+
+    @Test
     void disabledLoadsLogsOneLineAndTouchesNothing() throws Exception {
         Path logFile = Forked.newLog("disabled");
         Forked run = Forked.run("log.file=" + logFile + ",enabled=false", List.of(), Forked.examplesClassPath(),

@@ -30,7 +30,7 @@ class Nd4jAccountingIT {
 
     static void assertSequences(Forked run, MemgovLog log) {
         Map<String, Long> counter = DjlAccountingIT.checkpoints(run.stdout);
-        assertEquals(9, counter.size(), run.toString());
+        assertEquals(10, counter.size(), run.toString());
         for (Map.Entry<String, Long> cp : counter.entrySet()) {
             Map<String, String> report = log.report(cp.getKey());
             assertEquals(cp.getValue().longValue(), detached(report), "detached ND4J bytes at " + cp.getKey()

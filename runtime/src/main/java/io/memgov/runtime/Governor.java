@@ -50,6 +50,9 @@ public final class Governor {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong adviceErrors = new AtomicLong();
     private final long startMillis = System.currentTimeMillis();
+    /** Milliseconds since start, kept by the background thread: a volatile read on the hot path. */
+    private volatile int nowMillis;
+    private volatile Thread background;
 
     public Governor(MemgovConfig config, EventLog log) {
         this.config = config;
@@ -120,6 +123,7 @@ public final class Governor {
             }
         }
         Tracked t = new Tracked(ids.getAndIncrement(), bytes, framework, tier, device);
+        t.lastAccess = nowMillis;
         ledger.add(t);
         allocations.incrementAndGet();
         allocatedBytes.addAndGet(bytes);
@@ -182,6 +186,7 @@ public final class Governor {
     }
 
     void untrack(Tracked owner) {
+        owner.state = Tracked.FREED;
         ledger.remove(owner);
         budget(owner.tier, owner.device).release(owner.bytes);
         if (owner.tier != Tier.DEVICE.ordinal()) {
@@ -304,6 +309,37 @@ public final class Governor {
         m.putAll(perDevice);
         m.put("uptime.ms", System.currentTimeMillis() - startMillis);
         return m;
+    }
+
+    /**
+     * Starts the governor's one daemon thread: it keeps the coarse clock (every 10 ms) and logs a
+     * {@code report} every {@code reportIntervalMillis} (0: never).
+     */
+    public synchronized void startBackground(long reportIntervalMillis) {
+        if (background != null) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            long nextReport = reportIntervalMillis > 0 ? System.currentTimeMillis() + reportIntervalMillis : Long.MAX_VALUE;
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    Thread.sleep(10);
+                    long now = System.currentTimeMillis();
+                    nowMillis = (int) (now - startMillis);
+                    if (now >= nextReport) {
+                        report();
+                        nextReport = now + reportIntervalMillis;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Throwable e) {
+                error("the governor's background thread stopped", e);
+            }
+        }, "memgov-governor");
+        t.setDaemon(true);
+        t.start();
+        background = t;
     }
 
     public void report() {

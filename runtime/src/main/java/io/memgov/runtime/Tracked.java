@@ -23,12 +23,18 @@ public final class Tracked {
     volatile int refs;
     /** 1 once this array has been released. */
     volatile int released;
+    /** {@link #RESIDENT} while counted; {@link #FREED} once the last array over the storage went. */
+    byte state;
+    /** Last use, in milliseconds since the governor started (creation until access hooks exist). */
+    int lastAccess;
     /** ledger links, guarded by the ledger stripe's lock (storage owners only). */
     Tracked prev;
     Tracked next;
     byte stripe;
 
     private static final Tier[] TIERS = Tier.values();
+    public static final byte RESIDENT = 0;
+    public static final byte FREED = 1;
 
     /** A storage owner; {@code tier} is a {@link Tier} ordinal. */
     Tracked(long id, long bytes, int framework, int tier, int device) {
@@ -60,4 +66,7 @@ public final class Tracked {
     public Tier tier() { return TIERS[tier]; }
     public int device() { return device; }
     public boolean isReleased() { return released != 0; }
+    /** The storage's state ({@link #RESIDENT} or {@link #FREED}). */
+    public byte state() { return storage.state; }
+    public int lastAccessMillis() { return storage.lastAccess; }
 }

@@ -2,6 +2,7 @@ package org.nd4j.nativeblas;
 
 import io.memgov.runtime.Governed;
 import io.memgov.runtime.Governor;
+import io.memgov.runtime.MemgovOutOfMemoryError;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.cpu.nativecpu.buffer.BaseCpuDataBuffer;
@@ -22,16 +23,37 @@ public final class MemgovNd4j {
     private MemgovNd4j() {
     }
 
-    /** Return of {@code OpaqueDataBuffer.allocateDataBuffer(numElements, dataType, allocateBoth)}. */
-    public static void allocated(Object buffer, long numElements, Object dataType) {
+    /**
+     * Replaces {@code OpaqueDataBuffer.allocateDataBuffer(numElements, dataType, allocateBoth)} in
+     * ND4J's CPU data buffers: admits {@code numElements × width} bytes under the HOST limit first
+     * (spilling, waiting or failing per memgov.on-limit), then allocates, then counts the buffer.
+     */
+    public static OpaqueDataBuffer allocateDataBuffer(long numElements, DataType dataType, boolean allocateBoth) {
+        Object reservation = null;
         try {
-            if (buffer instanceof Governed && dataType instanceof DataType) {
-                long bytes = numElements * ((DataType) dataType).width();
-                ((Governed) buffer).memgov$tracked(Governor.allocate(Governor.FW_ND4J, 0, 0, bytes));
+            reservation = Governor.reserve(Governor.FW_ND4J, 0, 0, numElements * dataType.width());
+        } catch (MemgovOutOfMemoryError refused) {
+            throw refused;
+        } catch (Throwable t) {
+            Governor.adviceError("OpaqueDataBuffer.allocateDataBuffer", t);
+        }
+        OpaqueDataBuffer buffer;
+        try {
+            buffer = OpaqueDataBuffer.allocateDataBuffer(numElements, dataType, allocateBoth);
+        } catch (Throwable t) {
+            Governor.cancel(reservation);
+            throw t;
+        }
+        try {
+            if (((Object) buffer) instanceof Governed) {
+                ((Governed) (Object) buffer).memgov$tracked(Governor.commit(reservation));
+            } else {
+                Governor.cancel(reservation);
             }
         } catch (Throwable t) {
             Governor.adviceError("OpaqueDataBuffer.allocateDataBuffer", t);
         }
+        return buffer;
     }
 
     /**
@@ -54,30 +76,66 @@ public final class MemgovNd4j {
         }
     }
 
-    /** Replaces {@code buffer.expand(length)} in {@code BaseCpuDataBuffer.reallocate}. */
+    /**
+     * Replaces {@code buffer.expand(length)} in {@code BaseCpuDataBuffer.reallocate}: the new size is
+     * admitted first; once the buffer has grown, it is counted at its new size.
+     */
     public static void expand(OpaqueDataBuffer buffer, long length, Object dataBuffer) {
-        buffer.expand(length);
+        Governed governed = ((Object) buffer) instanceof Governed ? (Governed) (Object) buffer : null;
+        Object reservation = null;
         try {
-            if (((Object) buffer) instanceof Governed && dataBuffer instanceof BaseCpuDataBuffer) {
-                Governed g = (Governed) (Object) buffer;
+            if (governed != null && governed.memgov$tracked() != null && dataBuffer instanceof BaseCpuDataBuffer) {
                 long bytes = length * ((BaseCpuDataBuffer) dataBuffer).getElementSize();
-                g.memgov$tracked(Governor.resize(g.memgov$tracked(), bytes));
+                reservation = Governor.reserve(Governor.FW_ND4J, 0, 0, bytes);
+            }
+        } catch (MemgovOutOfMemoryError refused) {
+            throw refused;
+        } catch (Throwable t) {
+            Governor.adviceError("OpaqueDataBuffer.expand", t);
+        }
+        try {
+            buffer.expand(length);
+        } catch (Throwable t) {
+            Governor.cancel(reservation);
+            throw t;
+        }
+        try {
+            if (reservation != null) {
+                Object old = governed.memgov$tracked();
+                governed.memgov$tracked(Governor.commit(reservation));
+                Governor.release(old);
             }
         } catch (Throwable t) {
             Governor.adviceError("OpaqueDataBuffer.expand", t);
         }
     }
 
-    /** Replaces {@code nativeOps.mallocHost(bytes, flags)}: a workspace block. */
+    /** Replaces {@code nativeOps.mallocHost(bytes, flags)}: a workspace block, admitted like a buffer. */
     public static Pointer mallocHost(Object nativeOps, long bytes, int flags) {
-        Pointer p = ((NativeOps) nativeOps).mallocHost(bytes, flags);
+        Object reservation = null;
+        try {
+            reservation = Governor.reserve(Governor.FW_ND4J_WORKSPACE, 0, 0, bytes);
+        } catch (MemgovOutOfMemoryError refused) {
+            throw refused;
+        } catch (Throwable t) {
+            Governor.adviceError("NativeOps.mallocHost", t);
+        }
+        Pointer p;
+        try {
+            p = ((NativeOps) nativeOps).mallocHost(bytes, flags);
+        } catch (Throwable t) {
+            Governor.cancel(reservation);
+            throw t;
+        }
         try {
             if (p != null && !p.isNull()) {
-                Object tracked = Governor.allocate(Governor.FW_ND4J_WORKSPACE, 0, 0, bytes);
+                Object tracked = Governor.commit(reservation);
                 if (tracked != null) {
                     Object previous = BLOCKS.put(p.address(), tracked);
                     Governor.release(previous); // an address freed behind our back: it is gone
                 }
+            } else {
+                Governor.cancel(reservation);
             }
         } catch (Throwable t) {
             Governor.adviceError("NativeOps.mallocHost", t);

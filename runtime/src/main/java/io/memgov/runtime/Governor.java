@@ -2,6 +2,8 @@ package io.memgov.runtime;
 
 import io.memgov.runtime.config.LogLevel;
 import io.memgov.runtime.config.MemgovConfig;
+import io.memgov.runtime.config.OnLimit;
+import io.memgov.runtime.config.Values;
 import io.memgov.runtime.log.EventLog;
 
 import java.util.LinkedHashMap;
@@ -48,6 +50,12 @@ public final class Governor {
     private final AtomicLong releases = new AtomicLong();
     private final AtomicLong allocatedBytes = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong limitHits = new AtomicLong();
+    private final AtomicLong lastLimitLog = new AtomicLong();
+    private final AtomicLong limitsNotLogged = new AtomicLong();
+    /** Allocations waiting for releases wait on this; releases notify it only when someone waits. */
+    private final Object waitLock = new Object();
+    private volatile int waiters;
     private final AtomicLong adviceErrors = new AtomicLong();
     private final long startMillis = System.currentTimeMillis();
     /** Milliseconds since start, kept by the background thread: a volatile read on the hot path. */
@@ -103,19 +111,62 @@ public final class Governor {
 
     /**
      * Counts a new storage of {@code bytes} on {@code tier} (a {@link Tier} ordinal; device is the
-     * GPU index for DEVICE). Returns the record the advice keeps on the array, or null when nothing
-     * is governed.
+     * GPU index for DEVICE), admitting it under the tier's limit per {@code memgov.on-limit}.
+     * Returns the record the advice keeps on the array, or null when nothing is governed.
+     *
+     * @throws MemgovOutOfMemoryError when the bytes cannot be admitted; nothing was counted
      */
     public static Object allocate(int framework, int tier, int device, long bytes) {
+        Object reservation = reserve(framework, tier, device, bytes);
+        return commit(reservation);
+    }
+
+    /**
+     * First half of an allocation made in two steps around the framework's own allocation: admits
+     * and reserves {@code bytes} (spilling, waiting or failing per {@code memgov.on-limit}). Follow it
+     * with {@link #commit} once the memory exists, or {@link #cancel} if the allocation failed.
+     *
+     * @return the reservation, or null when nothing is governed
+     * @throws MemgovOutOfMemoryError when the bytes cannot be admitted; nothing was reserved
+     */
+    public static Object reserve(int framework, int tier, int device, long bytes) {
         Governor g = current;
         if (g == null || bytes < 0 || framework < 0 || framework >= FRAMEWORKS.length) {
             return null;
         }
-        return g.track(framework, tier, device, bytes);
+        return g.reserveTracked(framework, tier, device, bytes);
     }
 
-    Tracked track(int framework, int tier, int device, long bytes) {
-        budget(tier, device).forceReserve(bytes);
+    /** The reserved storage exists: it is counted from now on. Returns its record. */
+    public static Object commit(Object reservation) {
+        if (!(reservation instanceof Tracked)) {
+            return null;
+        }
+        Tracked t = (Tracked) reservation;
+        Governor g = current;
+        if (g != null) {
+            g.ledger.add(t);
+            g.allocations.incrementAndGet();
+            g.allocatedBytes.addAndGet(t.bytes);
+        }
+        return t;
+    }
+
+    /** The reserved allocation did not happen: its bytes are given back. */
+    public static void cancel(Object reservation) {
+        if (reservation instanceof Tracked) {
+            Governor g = current;
+            if (g != null) {
+                g.unreserve((Tracked) reservation);
+            }
+        }
+    }
+
+    Tracked reserveTracked(int framework, int tier, int device, long bytes) {
+        Budget budget = budget(tier, device);
+        if (!budget.tryReserve(bytes)) {
+            admitOverLimit(budget, tier, device, bytes);
+        }
         if (tier != Tier.DEVICE.ordinal()) {
             hostByFramework[framework].forceReserve(bytes);
             if (PARENT[framework] >= 0) {
@@ -124,10 +175,107 @@ public final class Governor {
         }
         Tracked t = new Tracked(ids.getAndIncrement(), bytes, framework, tier, device);
         t.lastAccess = nowMillis;
-        ledger.add(t);
-        allocations.incrementAndGet();
-        allocatedBytes.addAndGet(bytes);
         return t;
+    }
+
+    private void unreserve(Tracked t) {
+        budget(t.tier, t.device).release(t.bytes);
+        if (t.tier != Tier.DEVICE.ordinal()) {
+            hostByFramework[t.framework].release(t.bytes);
+            if (PARENT[t.framework] >= 0) {
+                hostByFramework[PARENT[t.framework]].release(t.bytes);
+            }
+        }
+        signalReleased();
+    }
+
+    // ---------------------------------------------------------------- over a limit
+
+    /**
+     * The slow path: {@code bytes} do not fit under {@code budget}'s limit. Per on-limit: spill cold
+     * tensors (when a bridge can), then wait for releases up to wait.timeout, then fail. Returns with
+     * the bytes reserved, or throws.
+     */
+    private void admitOverLimit(Budget budget, int tier, int device, long bytes) {
+        long limit = budget.limit();
+        OnLimit policy = config.onLimit();
+        limitHits.incrementAndGet();
+        if (limit >= 0 && bytes > limit) {
+            throw fail(budget, tier, bytes, policy, "the request alone is larger than the limit");
+        }
+        logLimit(budget, tier, bytes, policy);
+        if (policy == OnLimit.SPILL) {
+            long target = Math.min((long) (limit * config.spillLowWatermark()), limit - bytes);
+            spill(tier, device, target);
+            if (budget.tryReserve(bytes)) {
+                return;
+            }
+        }
+        if (policy == OnLimit.SPILL || policy == OnLimit.WAIT) {
+            long deadline = System.nanoTime() + config.waitTimeoutMillis() * 1_000_000L;
+            synchronized (waitLock) {
+                waiters++;
+                try {
+                    for (;;) {
+                        if (budget.tryReserve(bytes)) {
+                            return;
+                        }
+                        long left = deadline - System.nanoTime();
+                        if (left <= 0) {
+                            break;
+                        }
+                        waitLock.wait(Math.max(1, left / 1_000_000L));
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    waiters--;
+                }
+            }
+            throw fail(budget, tier, bytes, policy, "nothing was released within memgov.wait.timeout="
+                    + config.waitTimeoutMillis() + "ms");
+        }
+        throw fail(budget, tier, bytes, policy, null);
+    }
+
+    /** Frees {@code tier} down to {@code targetUsed} bytes by spilling; the spill bridges come later. */
+    private void spill(int tier, int device, long targetUsed) {
+        // no framework bridge can spill yet: spill falls through to wait, then fail
+    }
+
+    private MemgovOutOfMemoryError fail(Budget budget, int tier, long bytes, OnLimit policy, String why) {
+        failures.incrementAndGet();
+        String tierName = budget.name().toUpperCase(java.util.Locale.ROOT);
+        String msg = "memgov: " + tierName + " limit reached: requested " + bytes + " bytes ("
+                + Values.formatBytes(bytes) + "), " + tierName + " holds " + budget.used() + " bytes ("
+                + Values.formatBytes(budget.used()) + ") of its limit of " + budget.limit() + " bytes ("
+                + Values.formatBytes(budget.limit()) + "); on-limit=" + policy.configName()
+                + (why == null ? "" : ": " + why)
+                + ". Raise memgov." + Tier.values()[tier].key() + ".limit, close arrays that are no longer needed"
+                + (policy == OnLimit.FAIL ? ", or set memgov.on-limit=spill or wait" : "");
+        log.emit(LogLevel.ERROR, "limit", "tier", Tier.values()[tier].key(), "requested", bytes, "used", budget.used(),
+                "limit", budget.limit(), "action", "fail", "message", msg);
+        return new MemgovOutOfMemoryError(msg);
+    }
+
+    /** A {@code limit} event, at most one a second per tier (with how many were not logged). */
+    private void logLimit(Budget budget, int tier, long bytes, OnLimit policy) {
+        long now = System.nanoTime();
+        long last = lastLimitLog.get();
+        if (now - last < 1_000_000_000L && last != 0 || !lastLimitLog.compareAndSet(last, now)) {
+            limitsNotLogged.incrementAndGet();
+            return;
+        }
+        log.emit(LogLevel.INFO, "limit", "tier", Tier.values()[tier].key(), "requested", bytes, "used", budget.used(),
+                "limit", budget.limit(), "action", policy.configName(), "not.logged", limitsNotLogged.getAndSet(0));
+    }
+
+    private void signalReleased() {
+        if (waiters > 0) {
+            synchronized (waitLock) {
+                waitLock.notifyAll();
+            }
+        }
     }
 
     /**
@@ -153,20 +301,6 @@ public final class Governor {
         return new Tracked(id, owner);
     }
 
-    /**
-     * The storage behind {@code record} was reallocated to {@code newBytes} (the old memory is copied,
-     * then freed): returns the record that replaces it, or null when nothing is governed.
-     */
-    public static Object resize(Object record, long newBytes) {
-        if (!(record instanceof Tracked)) {
-            return null;
-        }
-        Tracked old = (Tracked) record;
-        Object next = allocate(old.framework, old.tier, old.device, newBytes);
-        release(old);
-        return next;
-    }
-
     /** The array behind {@code record} is gone. Idempotent: a second release of one array does nothing. */
     public static void release(Object record) {
         if (!(record instanceof Tracked)) {
@@ -188,14 +322,8 @@ public final class Governor {
     void untrack(Tracked owner) {
         owner.state = Tracked.FREED;
         ledger.remove(owner);
-        budget(owner.tier, owner.device).release(owner.bytes);
-        if (owner.tier != Tier.DEVICE.ordinal()) {
-            hostByFramework[owner.framework].release(owner.bytes);
-            if (PARENT[owner.framework] >= 0) {
-                hostByFramework[PARENT[owner.framework]].release(owner.bytes);
-            }
-        }
         releases.incrementAndGet();
+        unreserve(owner);
     }
 
     /**
@@ -300,6 +428,7 @@ public final class Governor {
         m.put("pool.hits", 0L);
         m.put("pool.misses", 0L);
         m.put("failures", failures.get());
+        m.put("limit.hits", limitHits.get());
         m.put("live", (long) ledger.size());
         for (int i = 0; i < FRAMEWORKS.length; i++) {
             m.put("host.used." + FRAMEWORKS[i], hostByFramework[i].used());

@@ -12,6 +12,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import io.memgov.runtime.Governed;
 import io.memgov.runtime.Governor;
+import io.memgov.runtime.MemgovOutOfMemoryError;
 
 /**
  * The half of memgov's DJL bridge that lives inside DJL: memgov defines this class in the class
@@ -52,11 +53,16 @@ public final class MemgovDjl {
         return n * (dtype >= 0 && dtype < WIDTH.length ? WIDTH[dtype] : 1);
     }
 
-    /** End of the {@code PtNDArray(PtNDManager, long[, ByteBuffer])} constructors. */
+    /**
+     * End of the {@code PtNDArray(PtNDManager, long[, ByteBuffer])} constructors. When the tensor
+     * cannot be admitted under its tier's limit it is closed (its native memory freed) and the
+     * constructor throws memgov's OutOfMemoryError.
+     */
     public static void created(Object array, Object manager, long handle) {
         if (handle == -1L) {
             return; // a string tensor: no native memory
         }
+        MemgovOutOfMemoryError refused = null;
         try {
             Object tracked;
             Object parent = Governor.takeView(handle);
@@ -71,8 +77,18 @@ public final class MemgovDjl {
                 }
             }
             ((Governed) array).memgov$tracked(tracked);
+        } catch (MemgovOutOfMemoryError e) {
+            refused = e;
         } catch (Throwable t) {
             Governor.adviceError("PtNDArray.<init>", t);
+        }
+        if (refused != null) {
+            try {
+                ((PtNDArray) array).close();
+            } catch (Throwable ignored) {
+                // the error below says what happened
+            }
+            throw refused;
         }
     }
 

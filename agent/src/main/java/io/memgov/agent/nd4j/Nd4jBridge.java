@@ -15,12 +15,13 @@ import java.util.List;
 /**
  * The ND4J native CPU bridge (ND4J 1.0.0-M2.1). Rewrites:
  * <ul>
+ * <li>{@code BaseCpuDataBuffer}: its {@code OpaqueDataBuffer.allocateDataBuffer} calls (every detached
+ * buffer) go through the helper, which admits {@code numElements × width} bytes under the limit
+ * first and counts the buffer; its {@code OpaqueDataBuffer.expand} calls go through the helper too,
+ * which recounts the buffer at its new size.</li>
  * <li>{@code OpaqueDataBuffer}: implements {@link io.memgov.runtime.Governed};
- * {@code allocateDataBuffer} reports each detached buffer it returns ({@code numElements × width});
  * {@code closeBuffer()} (close) releases it.</li>
  * <li>{@code CpuDeallocator.deallocate()} (the GC path) releases it too; whichever comes first counts.</li>
- * <li>{@code BaseCpuDataBuffer}: {@code OpaqueDataBuffer.expand} calls go through the helper, which
- * recounts the buffer at its new size.</li>
  * <li>{@code CpuMemoryManager} and {@code CpuWorkspace}: {@code NativeOps.mallocHost}/{@code freeHost}
  * calls (workspace blocks and their overflow) go through the helper, which counts them by address.</li>
  * </ul>
@@ -100,10 +101,13 @@ public final class Nd4jBridge extends HelperBridge {
                 cv = deallocator(writer);
                 break;
             case CPU_BUFFER:
-                cv = calls(writer, m -> Rewrites.replaceCalls(m, ODB, "expand", "(J)V", 1, r -> {
-                    r.visitVarInsn(Opcodes.ALOAD, 0);
-                    Rewrites.invokeStatic(r, HELPER, "expand", "(L" + ODB + ";JLjava/lang/Object;)V");
-                }));
+                cv = calls(writer, m -> Rewrites.replaceCalls(
+                        Rewrites.replaceCalls(m, ODB, "expand", "(J)V", 1, r -> {
+                            r.visitVarInsn(Opcodes.ALOAD, 0);
+                            Rewrites.invokeStatic(r, HELPER, "expand", "(L" + ODB + ";JLjava/lang/Object;)V");
+                        }),
+                        ODB, "allocateDataBuffer", ALLOCATE, 0,
+                        r -> Rewrites.invokeStatic(r, HELPER, "allocateDataBuffer", ALLOCATE)));
                 break;
             default: // CpuMemoryManager, CpuWorkspace
                 cv = calls(writer, m -> Rewrites.replaceCalls(
@@ -121,15 +125,6 @@ public final class Nd4jBridge extends HelperBridge {
             @Override
             public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
                 MethodVisitor mv = super.visitMethod(access, name, desc, sig, exceptions);
-                if (name.equals("allocateDataBuffer") && desc.equals(ALLOCATE)) {
-                    // ... return buffer;  becomes  ... MemgovNd4j.allocated(buffer, numElements, dataType); return buffer;
-                    return Rewrites.beforeReturn(mv, Opcodes.ARETURN, 4, m -> {
-                        m.visitInsn(Opcodes.DUP);
-                        m.visitVarInsn(Opcodes.LLOAD, 0);
-                        m.visitVarInsn(Opcodes.ALOAD, 2);
-                        Rewrites.invokeStatic(m, HELPER, "allocated", "(Ljava/lang/Object;JLjava/lang/Object;)V");
-                    });
-                }
                 if (name.equals("closeBuffer") && desc.equals("()V")) {
                     return Rewrites.beforeReturn(mv, Opcodes.RETURN, 1, m -> {
                         m.visitVarInsn(Opcodes.ALOAD, 0);

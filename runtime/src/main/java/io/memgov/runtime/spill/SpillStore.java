@@ -1,0 +1,357 @@
+package io.memgov.runtime.spill;
+
+import io.memgov.runtime.Budget;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32C;
+
+/**
+ * The governor's spill files: one file per spilled tensor in {@code memgov.disk.dir}, counted on the
+ * DISK budget by its full size.
+ *
+ * <p>File format (big-endian): header {@code "MGSP"} magic (4 bytes), format version int (4), tensor
+ * id long (8), data length long (8); then the data; then the CRC32C of the data as an int (4).
+ *
+ * <p>Thread safe: writes, reads and deletes of different files may run concurrently.
+ */
+public final class SpillStore implements AutoCloseable {
+    static final int MAGIC_INT = 0x4D475350; // "MGSP"
+    static final int VERSION = 1;
+    static final int HEADER = 4 + 4 + 8 + 8;
+    static final int TRAILER = 4;
+    /** Heap sources are written in slices so the JDK's temporary direct buffer stays small. */
+    private static final int HEAP_CHUNK = 1 << 20;
+    private static final String FIX_DIR = "set memgov.disk.dir to a writable directory";
+
+    private static final Set<PosixFilePermission> DIR_PERMS = PosixFilePermissions.fromString("rwx------");
+    private static final Set<PosixFilePermission> FILE_PERMS = PosixFilePermissions.fromString("rw-------");
+    private static final OpenOption[] WRITE_OPTIONS = {StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE};
+    private static final Set<OpenOption> WRITE_OPTION_SET =
+            Collections.unmodifiableSet(EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+
+    private final Path dir;
+    private final Budget disk;
+    private final boolean posix;
+    private final AtomicLong seq = new AtomicLong();
+    private final Set<SpillFile> live = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger files = new AtomicInteger();
+    private final AtomicLong bytes = new AtomicLong();
+
+    private final Object dirLock = new Object();
+    private volatile boolean dirReady;
+    /** Directories this store created, parents first. Guarded by dirLock. */
+    private final List<Path> createdDirs = new ArrayList<>();
+    private volatile boolean closed;
+
+    /**
+     * @param dir  {@code memgov.disk.dir}; created lazily (0700, with missing parents) on the first write
+     * @param disk the DISK budget: used/peak/limit in bytes of spill files
+     */
+    public SpillStore(Path dir, Budget disk) {
+        if (dir == null || disk == null) {
+            throw new NullPointerException(dir == null ? "dir" : "disk");
+        }
+        this.dir = dir.toAbsolutePath();
+        this.disk = disk;
+        this.posix = this.dir.getFileSystem().supportedFileAttributeViews().contains("posix");
+    }
+
+    public Path dir() { return dir; }
+
+    /**
+     * Writes {@code data} (position..limit, not modified) as the spill file of tensor {@code id}.
+     *
+     * @throws DiskFullException the file would take the DISK budget over its limit; nothing was written
+     * @throws SpillException    the directory or the file could not be written; nothing was left behind
+     */
+    public SpillFile write(long id, ByteBuffer data) throws SpillException {
+        if (data == null) {
+            throw new NullPointerException("data");
+        }
+        if (closed) {
+            throw new SpillException("memgov: spill store " + dir + " is closed; tensor " + id + " was not spilled");
+        }
+        ByteBuffer src = data.duplicate();
+        long length = src.remaining();
+        long size = HEADER + length + TRAILER;
+        if (!disk.tryReserve(size)) {
+            long used = disk.used();
+            long limit = disk.limit();
+            throw new DiskFullException("memgov: cannot spill tensor " + id + ": DISK tier request of " + size
+                    + " bytes (" + length + " bytes of data) would exceed the limit (used " + used + " of limit "
+                    + limit + " bytes); raise memgov.disk.limit or free space in " + dir, size, used, limit);
+        }
+        Path path = null;
+        boolean done = false;
+        try {
+            ensureDir();
+            CRC32C crc = new CRC32C();
+            crc.update(src.duplicate());
+            ByteBuffer header = ByteBuffer.allocate(HEADER);
+            header.putInt(MAGIC_INT).putInt(VERSION).putLong(id).putLong(length).flip();
+            ByteBuffer trailer = ByteBuffer.allocate(TRAILER);
+            trailer.putInt((int) crc.getValue()).flip();
+
+            FileChannel ch = null;
+            while (ch == null) {
+                path = dir.resolve("spill-" + id + "-" + seq.getAndIncrement() + ".bin");
+                try {
+                    ch = posix
+                            ? FileChannel.open(path, WRITE_OPTION_SET, PosixFilePermissions.asFileAttribute(FILE_PERMS))
+                            : FileChannel.open(path, WRITE_OPTIONS);
+                } catch (FileAlreadyExistsException e) {
+                    path = null; // a stale file of another run in a pre-existing directory: take the next name
+                }
+            }
+            try (FileChannel c = ch) {
+                if (src.isDirect() || src.remaining() <= HEAP_CHUNK) {
+                    ByteBuffer[] all = {header, src, trailer};
+                    while (trailer.hasRemaining()) {
+                        c.write(all);
+                    }
+                } else {
+                    writeFully(c, header);
+                    int end = src.limit();
+                    while (src.position() < end) {
+                        src.limit((int) Math.min(end, (long) src.position() + HEAP_CHUNK));
+                        writeFully(c, src);
+                    }
+                    writeFully(c, trailer);
+                }
+            }
+            SpillFile file = new SpillFile(id, length, path, size);
+            live.add(file);
+            files.incrementAndGet();
+            bytes.addAndGet(size);
+            done = true;
+            if (closed) { // raced with close(): do not leave a file behind
+                delete(file);
+                throw new SpillException("memgov: spill store " + dir + " is closed; tensor " + id + " was not spilled");
+            }
+            return file;
+        } catch (SpillException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new SpillException("memgov: cannot write spill file " + (path != null ? path : dir)
+                    + " of tensor " + id + " (" + length + " bytes): " + e + "; the tensor stays in memory", e);
+        } finally {
+            if (!done) {
+                if (path != null) {
+                    try {
+                        Files.deleteIfExists(path);
+                    } catch (IOException | RuntimeException ignored) {
+                        // best effort: the file is partial and unknown to the store
+                    }
+                }
+                disk.release(size);
+            }
+        }
+    }
+
+    /**
+     * Reads a spill file back into a new direct buffer (position 0, limit = data length), after verifying
+     * its header, size and checksum. Does not delete the file.
+     *
+     * @throws CorruptSpillException the file is missing, truncated, has a wrong header or checksum
+     * @throws SpillException        the file could not be read
+     */
+    public ByteBuffer read(SpillFile file) throws SpillException {
+        long id = file.id();
+        Path path = file.path();
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = ch.size();
+            long expectedSize = HEADER + file.length() + TRAILER;
+            if (size < HEADER) {
+                throw corrupt(file, "truncated: " + size + " bytes, expected " + expectedSize, null);
+            }
+            ByteBuffer header = ByteBuffer.allocate(HEADER);
+            if (!readFully(ch, header)) {
+                throw corrupt(file, "truncated header", null);
+            }
+            header.flip();
+            int magic = header.getInt();
+            if (magic != MAGIC_INT) {
+                throw corrupt(file, "wrong magic 0x" + hex(magic) + ", expected 0x" + hex(MAGIC_INT) + " \"MGSP\"", null);
+            }
+            int version = header.getInt();
+            if (version != VERSION) {
+                throw corrupt(file, "unknown format version " + version + ", expected " + VERSION, null);
+            }
+            long fileId = header.getLong();
+            if (fileId != id) {
+                throw corrupt(file, "header names tensor " + fileId, null);
+            }
+            long length = header.getLong();
+            if (length != file.length()) {
+                throw corrupt(file, "header length " + length + ", expected " + file.length(), null);
+            }
+            if (size != expectedSize) {
+                throw corrupt(file, (size < expectedSize ? "truncated: " : "wrong size: ") + size
+                        + " bytes, expected " + expectedSize, null);
+            }
+            if (length > Integer.MAX_VALUE) {
+                throw corrupt(file, "length " + length + " exceeds a buffer", null);
+            }
+            ByteBuffer out = ByteBuffer.allocateDirect((int) length);
+            ByteBuffer trailer = ByteBuffer.allocate(TRAILER);
+            ByteBuffer[] all = {out, trailer};
+            while (trailer.hasRemaining()) {
+                if (ch.read(all) < 0) {
+                    throw corrupt(file, "truncated while reading", null);
+                }
+            }
+            out.flip();
+            trailer.flip();
+            CRC32C crc = new CRC32C();
+            crc.update(out.duplicate());
+            int actual = (int) crc.getValue();
+            int expected = trailer.getInt();
+            if (actual != expected) {
+                throw corrupt(file, "checksum 0x" + hex(actual) + " expected 0x" + hex(expected), null);
+            }
+            return out;
+        } catch (NoSuchFileException e) {
+            throw new CorruptSpillException("memgov: spill file " + path + " of tensor " + id
+                    + " is missing; its data was not restored", id, path, e);
+        } catch (SpillException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new SpillException("memgov: cannot read spill file " + path + " of tensor " + id + ": " + e
+                    + "; its data was not restored", e);
+        }
+    }
+
+    /** Deletes the file and releases its bytes from the DISK budget. Idempotent. */
+    public void delete(SpillFile file) {
+        if (file == null) {
+            return;
+        }
+        if (live.remove(file)) {
+            try {
+                Files.deleteIfExists(file.path());
+            } catch (IOException | RuntimeException ignored) {
+                // the file is gone from the store's view; a leftover is removed with the directory at exit
+            }
+            files.decrementAndGet();
+            bytes.addAndGet(-file.size());
+            disk.release(file.size());
+        }
+    }
+
+    /** Number of spill files currently held. */
+    public int files() { return files.get(); }
+
+    /** Bytes (file sizes, as counted on the DISK budget) currently held. */
+    public long bytes() { return bytes.get(); }
+
+    /** Deletes every spill file, then the directories this store created (when empty). Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
+        for (SpillFile f : live.toArray(new SpillFile[0])) {
+            delete(f);
+        }
+        synchronized (dirLock) {
+            for (int i = createdDirs.size() - 1; i >= 0; i--) {
+                try {
+                    Files.deleteIfExists(createdDirs.get(i));
+                } catch (DirectoryNotEmptyException e) {
+                    break; // someone else put files there: keep it and its parents
+                } catch (IOException | RuntimeException e) {
+                    break;
+                }
+            }
+            createdDirs.clear();
+        }
+    }
+
+    private void ensureDir() throws SpillException {
+        if (dirReady) {
+            return;
+        }
+        synchronized (dirLock) {
+            if (dirReady) {
+                return;
+            }
+            if (closed) {
+                throw new SpillException("memgov: spill store " + dir + " is closed");
+            }
+            try {
+                List<Path> missing = new ArrayList<>();
+                for (Path p = dir; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
+                    missing.add(0, p);
+                }
+                for (Path p : missing) {
+                    try {
+                        if (posix) {
+                            FileAttribute<Set<PosixFilePermission>> attr = PosixFilePermissions.asFileAttribute(DIR_PERMS);
+                            Files.createDirectory(p, attr);
+                            Files.setPosixFilePermissions(p, DIR_PERMS); // exactly 0700 whatever the umask
+                        } else {
+                            Files.createDirectory(p);
+                        }
+                        createdDirs.add(p);
+                    } catch (FileAlreadyExistsException e) {
+                        // created concurrently by someone else: use it as is
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                throw new SpillException("memgov: cannot create spill directory " + dir + ": " + e + "; " + FIX_DIR, e);
+            }
+            if (!Files.isDirectory(dir)) {
+                throw new SpillException("memgov: spill directory " + dir + " is not a directory"
+                        + (Files.exists(dir) ? " (it is a file)" : "") + "; " + FIX_DIR);
+            }
+            if (!Files.isWritable(dir)) {
+                throw new SpillException("memgov: spill directory " + dir + " is not writable; " + FIX_DIR);
+            }
+            dirReady = true;
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+
+    private static boolean readFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            if (ch.read(b) < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static CorruptSpillException corrupt(SpillFile file, String why, Throwable cause) {
+        return new CorruptSpillException("memgov: spill file " + file.path() + " of tensor " + file.id()
+                + " is corrupt (" + why + "); its data was not restored", file.id(), file.path(), cause);
+    }
+
+    private static String hex(int v) {
+        String s = Integer.toHexString(v);
+        return "00000000".substring(s.length()) + s;
+    }
+}

@@ -3,6 +3,7 @@ package io.memgov.agent;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.ProtectionDomain;
+import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
 
@@ -15,8 +16,11 @@ import java.util.WeakHashMap;
 public abstract class HelperBridge implements Bridge {
     private final Map<ClassLoader, Boolean> ready = new WeakHashMap<>();
 
-    /** The helper's binary name (its bytes are the resource {@code memgov/helpers/NAME.bin}). */
-    protected abstract String helper();
+    /**
+     * The helper classes' binary names, nested classes included (their bytes are the resources
+     * {@code memgov/helpers/NAME.bin}). All are defined before any framework class is rewritten.
+     */
+    protected abstract List<String> helpers();
 
     /**
      * Null when the framework classes visible to {@code loader} have the members the rewrites rely
@@ -51,7 +55,9 @@ public abstract class HelperBridge implements Bridge {
             if (problem != null) {
                 ctx.unknownShape(framework(), internal.replace('/', '.'), problem);
             } else {
-                ctx.helpers().inject(loader, helper(), pd);
+                for (String helper : helpers()) {
+                    ctx.helpers().inject(loader, helper, pd);
+                }
                 ok = true;
             }
         } catch (Throwable t) {

@@ -7,6 +7,7 @@ import io.memgov.runtime.config.ConfigLoader;
 import io.memgov.runtime.config.ConfigProblem;
 import io.memgov.runtime.config.LogLevel;
 import io.memgov.runtime.config.MemgovConfig;
+import io.memgov.runtime.config.OnLimit;
 import io.memgov.runtime.log.EventLog;
 import io.memgov.runtime.log.LogSink;
 import io.memgov.runtime.log.WriterSink;
@@ -82,6 +83,7 @@ public final class Installer {
 
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             governor.summary();
+            governor.closeSpills();
             log.close();
         }, "memgov-summary"));
         governor.startBackground(config.reportIntervalMillis());
@@ -115,7 +117,7 @@ public final class Installer {
     static List<Bridge> bridgesFor(MemgovConfig config) {
         List<Bridge> bridges = new ArrayList<>();
         if (config.frameworks().contains("djl")) {
-            bridges.add(new DjlBridge());
+            bridges.add(new DjlBridge(config.hostLimit() >= 0 && config.onLimit() == OnLimit.SPILL));
         }
         if (config.frameworks().contains("nd4j")) {
             bridges.add(new Nd4jBridge());

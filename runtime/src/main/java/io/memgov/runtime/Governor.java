@@ -5,6 +5,13 @@ import io.memgov.runtime.config.MemgovConfig;
 import io.memgov.runtime.config.OnLimit;
 import io.memgov.runtime.config.Values;
 import io.memgov.runtime.log.EventLog;
+import io.memgov.runtime.spill.SpillBridge;
+import io.memgov.runtime.spill.SpillException;
+import io.memgov.runtime.spill.SpillFile;
+import io.memgov.runtime.spill.SpillStore;
+
+import java.util.ArrayList;
+import java.util.List;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -51,6 +58,15 @@ public final class Governor {
     private final AtomicLong allocatedBytes = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong limitHits = new AtomicLong();
+    private final AtomicLong spills = new AtomicLong();
+    private final AtomicLong restores = new AtomicLong();
+    private final AtomicLong spillBytes = new AtomicLong();
+    private final AtomicLong spillMicros = new AtomicLong();
+    private final AtomicLong restoreMicros = new AtomicLong();
+    private final AtomicLong diskFailures = new AtomicLong();
+    private final AtomicLong restoreBytes = new AtomicLong();
+    private final SpillStore store;
+    private final SpillBridge[] spillBridges = new SpillBridge[FRAMEWORKS.length];
     private final AtomicLong lastLimitLog = new AtomicLong();
     private final AtomicLong limitsNotLogged = new AtomicLong();
     /** Allocations waiting for releases wait on this; releases notify it only when someone waits. */
@@ -70,7 +86,10 @@ public final class Governor {
         for (int i = 0; i < FRAMEWORKS.length; i++) {
             hostByFramework[i] = new Budget("host." + FRAMEWORKS[i], Budget.NONE);
         }
+        this.store = new SpillStore(java.nio.file.Paths.get(config.diskDir()), disk);
     }
+
+    public SpillStore spillStore() { return store; }
 
     // ---------------------------------------------------------------- installation
 
@@ -238,9 +257,202 @@ public final class Governor {
         throw fail(budget, tier, bytes, policy, null);
     }
 
-    /** Frees {@code tier} down to {@code targetUsed} bytes by spilling; the spill bridges come later. */
+    // ---------------------------------------------------------------- spill and restore
+
+    /** {@code framework}'s arrays may be spilled through {@code bridge}. */
+    public static void registerSpillBridge(int framework, SpillBridge bridge) {
+        Governor g = current;
+        if (g != null && framework >= 0 && framework < FRAMEWORKS.length) {
+            g.spillBridges[framework] = bridge;
+        }
+    }
+
+    /** True when arrays of {@code framework} can be spilled: a bridge is registered and HOST has a limit. */
+    public static boolean spillable(int framework) {
+        Governor g = current;
+        return g != null && g.spillBridges[framework] != null && g.host.limit() >= 0
+                && g.config.onLimit() == OnLimit.SPILL;
+    }
+
+    /** {@code tensor} (the framework object) is what a spill bridge spills for {@code record}. */
+    public static void keep(Object record, Object tensor) {
+        if (record instanceof Tracked) {
+            ((Tracked) record).storage.tensor = tensor;
+        }
+    }
+
+    /** A native call is about to use the storage: it is not spilled until {@link #unpin}. */
+    public static void pin(Object record) {
+        if (record instanceof Tracked) {
+            Tracked.PINS.incrementAndGet(((Tracked) record).storage);
+        }
+    }
+
+    /** True while a native call uses the storage behind {@code record}. */
+    public static boolean pinned(Object record) {
+        return record instanceof Tracked && ((Tracked) record).storage.pins > 0;
+    }
+
+    /** True when memgov spills over the HOST limit: a limit is set and on-limit is spill. */
+    public static boolean spillMode() {
+        Governor g = current;
+        return g != null && g.host.limit() >= 0 && g.config.onLimit() == OnLimit.SPILL;
+    }
+
+    public static void unpin(Object record) {
+        if (record instanceof Tracked) {
+            Tracked.PINS.decrementAndGet(((Tracked) record).storage);
+        }
+    }
+
+    /** The storage was used: it is the last to be spilled. */
+    public static void touch(Object record) {
+        Governor g = current;
+        if (g != null && record instanceof Tracked) {
+            ((Tracked) record).storage.lastAccess = g.nowMillis;
+        }
+    }
+
+    /** Frees {@code tier} down to {@code targetUsed} bytes by spilling the least recently used tensors. */
     private void spill(int tier, int device, long targetUsed) {
-        // no framework bridge can spill yet: spill falls through to wait, then fail
+        if (tier != Tier.HOST.ordinal()) {
+            return; // DEVICE->HOST offload needs a GPU bridge
+        }
+        List<Tracked> candidates = new ArrayList<>();
+        ledger.forEach(t -> {
+            if (t.state == Tracked.RESIDENT && t.pins == 0 && t.tensor != null && t.refs == 1
+                    && t.tier == Tier.HOST.ordinal() && spillBridges[t.framework] != null) {
+                candidates.add(t);
+            }
+        });
+        candidates.sort((x, y) -> Integer.compare(x.lastAccess, y.lastAccess));
+        for (Tracked victim : candidates) {
+            if (host.used() <= targetUsed) {
+                return;
+            }
+            spillOne(victim);
+        }
+    }
+
+    private boolean spillOne(Tracked victim) {
+        if (!Tracked.STATE.compareAndSet(victim, Tracked.RESIDENT, Tracked.SPILLING)) {
+            return false;
+        }
+        SpillFile file = null;
+        long t0 = System.nanoTime();
+        try {
+            if (victim.pins == 0) {
+                file = spillBridges[victim.framework].spill(victim.tensor, victim, victim.id, store);
+            }
+        } catch (SpillException e) {
+            // a full disk or an I/O error: nothing was lost, the tensor stays resident
+            diskFailures.incrementAndGet();
+            if (diskFailures.get() <= MAX_ADVICE_ERRORS_LOGGED) {
+                error(e.getMessage(), null);
+            }
+        } catch (Throwable t) {
+            error("spilling tensor " + victim.id + " failed; it stays in memory", t);
+        }
+        if (file == null) {
+            victim.state = Tracked.RESIDENT;
+            return false;
+        }
+        victim.spillFile = file;
+        host.release(victim.bytes);
+        hostByFramework[victim.framework].release(victim.bytes);
+        if (PARENT[victim.framework] >= 0) {
+            hostByFramework[PARENT[victim.framework]].release(victim.bytes);
+        }
+        victim.state = Tracked.SPILLED;
+        long micros = (System.nanoTime() - t0) / 1000;
+        spills.incrementAndGet();
+        spillBytes.addAndGet(victim.bytes);
+        spillMicros.addAndGet(micros);
+        log.emit(LogLevel.DEBUG, "spill", "id", victim.id, "bytes", victim.bytes, "from", "host", "to", "disk",
+                "micros", micros, "file", file.path());
+        return true;
+    }
+
+    /**
+     * The spilled storage behind {@code record} is about to be used. Returns true when the caller must
+     * restore it (HOST bytes are admitted for it: the caller then calls {@link #readSpill} and
+     * {@link #endRestore}); false when it is resident again (another thread restored it, or a spill
+     * was given up) or gone.
+     *
+     * @throws MemgovOutOfMemoryError when its bytes cannot be admitted back into HOST
+     */
+    public static boolean beginRestore(Object record) {
+        Governor g = current;
+        if (g == null || !(record instanceof Tracked)) {
+            return false;
+        }
+        Tracked t = ((Tracked) record).storage;
+        for (;;) {
+            int st = t.state;
+            if (st == Tracked.SPILLED) {
+                if (Tracked.STATE.compareAndSet(t, Tracked.SPILLED, Tracked.RESTORING)) {
+                    break;
+                }
+            } else if (st == Tracked.SPILLING || st == Tracked.RESTORING) {
+                Thread.onSpinWait();
+                Thread.yield();
+            } else {
+                return false;
+            }
+        }
+        try {
+            if (!g.host.tryReserve(t.bytes)) {
+                g.admitOverLimit(g.host, Tier.HOST.ordinal(), 0, t.bytes);
+            }
+        } catch (Throwable e) {
+            t.state = Tracked.SPILLED;
+            throw e;
+        }
+        g.hostByFramework[t.framework].forceReserve(t.bytes);
+        if (PARENT[t.framework] >= 0) {
+            g.hostByFramework[PARENT[t.framework]].forceReserve(t.bytes);
+        }
+        t.restoreStarted = System.nanoTime();
+        return true;
+    }
+
+    /** Reads the spilled bytes of {@code record} into {@code target}, verified (see {@link SpillStore#readInto}). */
+    public static void readSpill(Object record, java.nio.ByteBuffer target) throws SpillException {
+        Governor g = current;
+        Tracked t = ((Tracked) record).storage;
+        g.store.readInto(t.spillFile, target);
+    }
+
+    /** Ends a restore: {@code ok}, the storage is resident again and its file gone; else it stays spilled. */
+    public static void endRestore(Object record, boolean ok) {
+        Governor g = current;
+        Tracked t = ((Tracked) record).storage;
+        if (!ok) {
+            g.host.release(t.bytes);
+            g.hostByFramework[t.framework].release(t.bytes);
+            if (PARENT[t.framework] >= 0) {
+                g.hostByFramework[PARENT[t.framework]].release(t.bytes);
+            }
+            t.state = Tracked.SPILLED;
+            g.signalReleased();
+            return;
+        }
+        SpillFile file = t.spillFile;
+        t.spillFile = null;
+        g.store.delete(file);
+        t.lastAccess = g.nowMillis;
+        t.state = Tracked.RESIDENT;
+        long micros = (System.nanoTime() - t.restoreStarted) / 1000;
+        g.restores.incrementAndGet();
+        g.restoreBytes.addAndGet(t.bytes);
+        g.restoreMicros.addAndGet(micros);
+        g.log.emit(LogLevel.DEBUG, "restore", "id", t.id, "bytes", t.bytes, "from", "disk", "to", "host",
+                "micros", micros);
+    }
+
+    /** Deletes every spill file (at exit). */
+    public void closeSpills() {
+        store.close();
     }
 
     private MemgovOutOfMemoryError fail(Budget budget, int tier, long bytes, OnLimit policy, String why) {
@@ -320,10 +532,23 @@ public final class Governor {
     }
 
     void untrack(Tracked owner) {
+        int st;
+        while ((st = owner.state) == Tracked.SPILLING || st == Tracked.RESTORING) {
+            Thread.onSpinWait(); // a spill or restore of this storage is finishing
+            Thread.yield();
+        }
         owner.state = Tracked.FREED;
+        owner.tensor = null;
         ledger.remove(owner);
         releases.incrementAndGet();
-        unreserve(owner);
+        if (st == Tracked.SPILLED) {
+            SpillFile file = owner.spillFile;
+            owner.spillFile = null;
+            store.delete(file);
+            signalReleased();
+        } else {
+            unreserve(owner);
+        }
     }
 
     /**
@@ -421,14 +646,17 @@ public final class Governor {
         m.put("disk.limit", disk.limit());
         m.put("allocations", allocations.get());
         m.put("releases", releases.get());
-        m.put("spills", 0L);
-        m.put("restores", 0L);
-        m.put("spill.bytes", 0L);
-        m.put("restore.bytes", 0L);
+        m.put("spills", spills.get());
+        m.put("restores", restores.get());
+        m.put("spill.bytes", spillBytes.get());
+        m.put("restore.bytes", restoreBytes.get());
         m.put("pool.hits", 0L);
         m.put("pool.misses", 0L);
         m.put("failures", failures.get());
         m.put("limit.hits", limitHits.get());
+        m.put("spill.micros", spillMicros.get());
+        m.put("restore.micros", restoreMicros.get());
+        m.put("disk.failures", diskFailures.get());
         m.put("live", (long) ledger.size());
         for (int i = 0; i < FRAMEWORKS.length; i++) {
             m.put("host.used." + FRAMEWORKS[i], hostByFramework[i].used());

@@ -12,6 +12,10 @@ public final class Tracked {
             AtomicIntegerFieldUpdater.newUpdater(Tracked.class, "released");
     static final AtomicIntegerFieldUpdater<Tracked> REFS =
             AtomicIntegerFieldUpdater.newUpdater(Tracked.class, "refs");
+    static final AtomicIntegerFieldUpdater<Tracked> STATE =
+            AtomicIntegerFieldUpdater.newUpdater(Tracked.class, "state");
+    static final AtomicIntegerFieldUpdater<Tracked> PINS =
+            AtomicIntegerFieldUpdater.newUpdater(Tracked.class, "pins");
 
     final long id;
     final long bytes;
@@ -23,8 +27,16 @@ public final class Tracked {
     volatile int refs;
     /** 1 once this array has been released. */
     volatile int released;
-    /** {@link #RESIDENT} while counted; {@link #FREED} once the last array over the storage went. */
-    byte state;
+    /** RESIDENT, SPILLING, SPILLED, RESTORING, then FREED once the last array over the storage went. */
+    volatile int state;
+    /** Native calls in flight that use the storage: it is not spilled while any are. */
+    volatile int pins;
+    /** The framework object a spill bridge spills and restores (set only where a bridge can). */
+    volatile Object tensor;
+    /** When the current restore began (System.nanoTime). */
+    long restoreStarted;
+    /** The spill file while SPILLED. */
+    volatile io.memgov.runtime.spill.SpillFile spillFile;
     /** Last use, in milliseconds since the governor started (creation until access hooks exist). */
     int lastAccess;
     /** ledger links, guarded by the ledger stripe's lock (storage owners only). */
@@ -33,8 +45,11 @@ public final class Tracked {
     byte stripe;
 
     private static final Tier[] TIERS = Tier.values();
-    public static final byte RESIDENT = 0;
-    public static final byte FREED = 1;
+    public static final int RESIDENT = 0;
+    public static final int FREED = 1;
+    public static final int SPILLING = 2;
+    public static final int SPILLED = 3;
+    public static final int RESTORING = 4;
 
     /** A storage owner; {@code tier} is a {@link Tier} ordinal. */
     Tracked(long id, long bytes, int framework, int tier, int device) {
@@ -66,7 +81,8 @@ public final class Tracked {
     public Tier tier() { return TIERS[tier]; }
     public int device() { return device; }
     public boolean isReleased() { return released != 0; }
-    /** The storage's state ({@link #RESIDENT} or {@link #FREED}). */
-    public byte state() { return storage.state; }
+    /** The storage's state ({@link #RESIDENT}, {@link #SPILLING}, {@link #SPILLED}, {@link #RESTORING}, {@link #FREED}). */
+    public int state() { return storage.state; }
+    public long bytes() { return storage.bytes; }
     public int lastAccessMillis() { return storage.lastAccess; }
 }

@@ -13,6 +13,15 @@ import ai.djl.pytorch.engine.PtNDManager;
 import io.memgov.runtime.Governed;
 import io.memgov.runtime.Governor;
 import io.memgov.runtime.MemgovOutOfMemoryError;
+import io.memgov.runtime.Spillable;
+import io.memgov.runtime.spill.SpillBridge;
+import io.memgov.runtime.spill.SpillException;
+import io.memgov.runtime.spill.SpillFile;
+import io.memgov.runtime.spill.SpillStore;
+import ai.djl.pytorch.engine.PtDeviceType;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The half of memgov's DJL bridge that lives inside DJL: memgov defines this class in the class
@@ -39,7 +48,153 @@ public final class MemgovDjl {
         }
     }
 
+    /**
+     * The handle of a spilled array: a Long of its own identity whose value, -1, is DJL's "no native
+     * tensor" value, so that close() on a spilled array never deletes anything.
+     */
+    @SuppressWarnings({"deprecation", "removal", "UnnecessaryBoxing"})
+    public static final Long SPILLED = new Long(-1L);
+    /** Spill mode, fixed when the helper is defined: a HOST limit with on-limit=spill. */
+    static final boolean SPILL = Governor.spillMode();
+    /** Shape and dtype of spilled tensors, by record, to rebuild them. */
+    static final ConcurrentHashMap<Object, long[]> SPILLED_SHAPES = new ConcurrentHashMap<>();
+    static final ThreadLocal<Pins> PINS = ThreadLocal.withInitial(Pins::new);
+
+    static {
+        if (SPILL) {
+            Governor.registerSpillBridge(Governor.FW_DJL, new Bridge());
+        }
+    }
+
     private MemgovDjl() {
+    }
+
+    /** The arrays whose handles native calls in progress on this thread have taken. */
+    static final class Pins {
+        int depth;
+        Object[] records = new Object[16];
+        int n;
+
+        void add(Object record) {
+            if (n == records.length) {
+                records = java.util.Arrays.copyOf(records, n * 2);
+            }
+            records[n++] = record;
+        }
+    }
+
+    /** A method of JniUtils, IValue or IValueUtils (the classes that call libtorch) begins. */
+    public static void enter() {
+        PINS.get().depth++;
+    }
+
+    /** ...and ends, normally or not: when the outermost ends, its pins go. */
+    public static void exit() {
+        Pins p = PINS.get();
+        if (--p.depth <= 0) {
+            p.depth = 0;
+            for (int i = 0; i < p.n; i++) {
+                Governor.unpin(p.records[i]);
+                p.records[i] = null;
+            }
+            p.n = 0;
+        }
+    }
+
+    /**
+     * {@code PtNDArray.getHandle()} in spill mode: inside a libtorch-calling method the array is
+     * pinned (not spilled) until that method ends; a spilled array is restored first.
+     */
+    public static Object handle(Object array) {
+        Spillable s = (Spillable) array;
+        Object tracked = ((Governed) array).memgov$tracked();
+        if (tracked != null) {
+            Pins p = PINS.get();
+            if (p.depth > 0) {
+                Governor.pin(tracked);
+                p.add(tracked);
+            }
+            Governor.touch(tracked);
+        }
+        Object h = s.memgov$handle(); // read after the pin: a spill that began before it sees the pin
+        if (h == null) {
+            throw new IllegalStateException("Native resource has been release already.");
+        }
+        if (h == SPILLED) {
+            h = restore(s, tracked);
+        }
+        return h;
+    }
+
+    /** Rebuilds a spilled array's tensor from its spill file, verified bit for bit. */
+    static Object restore(Spillable array, Object tracked) {
+        if (!Governor.beginRestore(tracked)) {
+            Object h = array.memgov$handle();
+            if (h == SPILLED || h == null) {
+                throw new IllegalStateException("memgov: tensor " + tracked + " is spilled and could not be restored");
+            }
+            return h;
+        }
+        boolean ok = false;
+        long handle = 0;
+        try {
+            long[] shape = SPILLED_SHAPES.get(tracked);
+            int dtype = (int) shape[shape.length - 1];
+            long[] dims = java.util.Arrays.copyOf(shape, shape.length - 1);
+            handle = PyTorchLibrary.LIB.torchEmpty(dims, dtype, 0,
+                    new int[]{PtDeviceType.toDeviceType(Device.cpu()), -1}, false);
+            if (bytes(handle) > 0) {
+                ByteBuffer memory = PyTorchLibrary.LIB.torchDirectByteBuffer(handle);
+                Governor.readSpill(tracked, memory);
+            }
+            if (!array.memgov$casHandle(SPILLED, handle)) {
+                throw new IllegalStateException("memgov: the handle of spilled tensor " + tracked + " changed while it was restored");
+            }
+            SPILLED_SHAPES.remove(tracked);
+            ok = true;
+            return handle;
+        } catch (SpillException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        } finally {
+            if (!ok && handle != 0) {
+                PyTorchLibrary.LIB.torchDeleteTensor(handle);
+            }
+            Governor.endRestore(tracked, ok);
+        }
+    }
+
+    /** Spills DJL tensors: CPU, contiguous, not requiring gradients, with no views, not in use. */
+    static final class Bridge implements SpillBridge {
+        @Override
+        public SpillFile spill(Object tensor, Object record, long id, SpillStore store) throws SpillException {
+            Spillable array = (Spillable) tensor;
+            Object old = array.memgov$swapHandle(SPILLED); // new uses now go to restore and wait for us
+            if (!(old instanceof Long) || old == SPILLED || (Long) old == -1L) {
+                array.memgov$casHandle(SPILLED, old);
+                return null;
+            }
+            boolean done = false;
+            try {
+                long h = (Long) old;
+                if (Governor.pinned(record) || PyTorchLibrary.LIB.torchRequiresGrad(h)
+                        || !PyTorchLibrary.LIB.torchIsContiguous(h)) {
+                    return null;
+                }
+                long[] dims = PyTorchLibrary.LIB.torchSizes(h);
+                long[] shape = java.util.Arrays.copyOf(dims, dims.length + 1);
+                shape[dims.length] = PyTorchLibrary.LIB.torchDType(h);
+                ByteBuffer data = bytes(h) > 0 ? PyTorchLibrary.LIB.torchDirectByteBuffer(h) : ByteBuffer.allocate(0);
+                SpillFile file = store.write(id, data);
+                SPILLED_SHAPES.put(record, shape);
+                PyTorchLibrary.LIB.torchDeleteTensor(h);
+                done = true;
+                return file;
+            } finally {
+                if (!done) {
+                    array.memgov$casHandle(SPILLED, old);
+                }
+            }
+        }
     }
 
     /** Bytes of the tensor behind {@code handle}: elements times element width. */
@@ -58,7 +213,7 @@ public final class MemgovDjl {
      * cannot be admitted under its tier's limit it is closed (its native memory freed) and the
      * constructor throws memgov's OutOfMemoryError.
      */
-    public static void created(Object array, Object manager, long handle) {
+    public static void created(Object array, Object manager, long handle, boolean zeroCopy) {
         if (handle == -1L) {
             return; // a string tensor: no native memory
         }
@@ -77,6 +232,9 @@ public final class MemgovDjl {
                 }
             }
             ((Governed) array).memgov$tracked(tracked);
+            if (SPILL && !zeroCopy && parent == null && !((PtNDManager) manager).getDevice().isGpu()) {
+                Governor.keep(tracked, array); // a zero-copy tensor lives in a Java buffer: never spilled
+            }
         } catch (MemgovOutOfMemoryError e) {
             refused = e;
         } catch (Throwable t) {
@@ -100,6 +258,9 @@ public final class MemgovDjl {
             if (tracked != null) {
                 g.memgov$tracked(null);
                 Governor.release(tracked);
+                if (SPILL) {
+                    SPILLED_SHAPES.remove(tracked);
+                }
             }
         } catch (Throwable t) {
             Governor.adviceError("PtNDArray.close", t);
@@ -113,6 +274,11 @@ public final class MemgovDjl {
      */
     public static void interned(Object array, Object replaced) {
         try {
+            if (SPILL && replaced instanceof Spillable) {
+                // intern reads both handles directly: make both resident, pinned until intern returns
+                ((PtNDArray) array).getHandle();
+                ((PtNDArray) replaced).getHandle();
+            }
             if (replaced instanceof Governed) {
                 Governed mine = (Governed) array;
                 Governed other = (Governed) replaced;

@@ -82,6 +82,11 @@ public final class Rewrites {
         protected void addMembers() {
         }
 
+        /** A new method written straight to the class, bypassing this visitor's own method hooks. */
+        public MethodVisitor visitMethodDirect(int access, String name, String desc) {
+            return cv.visitMethod(access, name, desc, null, null);
+        }
+
         @Override
         public void visitEnd() {
             addMembers();
@@ -164,6 +169,76 @@ public final class Rewrites {
             @Override
             public void visitMaxs(int maxStack, int maxLocals) {
                 super.visitMaxs(maxStack + extraStack, maxLocals);
+            }
+        };
+    }
+
+    /**
+     * Brackets a whole method with {@code owner.enter()V} and {@code owner.exit()V}: exit runs before
+     * every return and, through a catch-all handler that rethrows, when the method throws. The
+     * handler's frame lists the method's parameters only, so it is valid at every instruction of a
+     * method that never stores into its parameter slots (javac never does).
+     */
+    public static MethodVisitor bracket(MethodVisitor mv, int access, String methodOwner, String desc,
+                                        String hookOwner) {
+        boolean isStatic = (access & Opcodes.ACC_STATIC) != 0;
+        net.bytebuddy.jar.asm.Label start = new net.bytebuddy.jar.asm.Label();
+        net.bytebuddy.jar.asm.Label end = new net.bytebuddy.jar.asm.Label();
+        net.bytebuddy.jar.asm.Label handler = new net.bytebuddy.jar.asm.Label();
+        return new MethodVisitor(ASM, mv) {
+            @Override
+            public void visitCode() {
+                super.visitCode();
+                super.visitTryCatchBlock(start, end, handler, "java/lang/Throwable");
+                invokeStatic(getDelegate(), hookOwner, "enter", "()V");
+                super.visitLabel(start);
+            }
+
+            @Override
+            public void visitInsn(int opcode) {
+                if (opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN) {
+                    invokeStatic(getDelegate(), hookOwner, "exit", "()V");
+                }
+                super.visitInsn(opcode);
+            }
+
+            @Override
+            public void visitMaxs(int maxStack, int maxLocals) {
+                super.visitLabel(end);
+                super.visitLabel(handler);
+                java.util.List<Object> locals = new java.util.ArrayList<>();
+                if (!isStatic) {
+                    locals.add(methodOwner);
+                }
+                for (net.bytebuddy.jar.asm.Type t : net.bytebuddy.jar.asm.Type.getArgumentTypes(desc)) {
+                    switch (t.getSort()) {
+                        case net.bytebuddy.jar.asm.Type.BOOLEAN:
+                        case net.bytebuddy.jar.asm.Type.BYTE:
+                        case net.bytebuddy.jar.asm.Type.CHAR:
+                        case net.bytebuddy.jar.asm.Type.SHORT:
+                        case net.bytebuddy.jar.asm.Type.INT:
+                            locals.add(Opcodes.INTEGER);
+                            break;
+                        case net.bytebuddy.jar.asm.Type.FLOAT:
+                            locals.add(Opcodes.FLOAT);
+                            break;
+                        case net.bytebuddy.jar.asm.Type.LONG:
+                            locals.add(Opcodes.LONG);
+                            break;
+                        case net.bytebuddy.jar.asm.Type.DOUBLE:
+                            locals.add(Opcodes.DOUBLE);
+                            break;
+                        case net.bytebuddy.jar.asm.Type.ARRAY:
+                            locals.add(t.getDescriptor());
+                            break;
+                        default:
+                            locals.add(t.getInternalName());
+                    }
+                }
+                super.visitFrame(Opcodes.F_FULL, locals.size(), locals.toArray(), 1, new Object[]{"java/lang/Throwable"});
+                invokeStatic(getDelegate(), hookOwner, "exit", "()V");
+                super.visitInsn(Opcodes.ATHROW);
+                super.visitMaxs(Math.max(maxStack, 1), maxLocals);
             }
         };
     }

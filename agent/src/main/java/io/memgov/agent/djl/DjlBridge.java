@@ -27,6 +27,23 @@ import java.util.Map;
  * The logic is in {@code ai.djl.pytorch.jni.MemgovDjl}, defined in DJL's own class loader.
  */
 public final class DjlBridge extends HelperBridge {
+    static final String IVALUE = "ai/djl/pytorch/jni/IValue";
+    static final String IVALUE_UTILS = "ai/djl/pytorch/jni/IValueUtils";
+    static final String SPILLABLE = "io/memgov/runtime/Spillable";
+    static final String ATOMIC_REF = "java/util/concurrent/atomic/AtomicReference";
+
+    /**
+     * Spill mode (a HOST limit with on-limit=spill): PtNDArray also implements Spillable, its
+     * getHandle() goes through the helper (which restores a spilled tensor and pins the array for the
+     * native call in progress), and every method of the classes that call libtorch (JniUtils, IValue,
+     * IValueUtils) is bracketed, so pins end when the native call's Java method ends.
+     */
+    private final boolean spillMode;
+
+    public DjlBridge(boolean spillMode) {
+        this.spillMode = spillMode;
+    }
+
     static final String PT_NDARRAY = "ai/djl/pytorch/engine/PtNDArray";
     static final String JNI_UTILS = "ai/djl/pytorch/jni/JniUtils";
     static final String HELPER = "ai/djl/pytorch/jni/MemgovDjl";
@@ -61,12 +78,16 @@ public final class DjlBridge extends HelperBridge {
 
     @Override
     public List<String> targets() {
-        return List.of("ai.djl.pytorch.engine.PtNDArray", "ai.djl.pytorch.jni.JniUtils");
+        return spillMode
+                ? List.of("ai.djl.pytorch.engine.PtNDArray", "ai.djl.pytorch.jni.JniUtils", "ai.djl.pytorch.jni.IValue",
+                "ai.djl.pytorch.jni.IValueUtils")
+                : List.of("ai.djl.pytorch.engine.PtNDArray", "ai.djl.pytorch.jni.JniUtils");
     }
 
     @Override
-    protected String helper() {
-        return HELPER.replace('/', '.');
+    protected List<String> helpers() {
+        String h = HELPER.replace('/', '.');
+        return List.of(h, h + "$Pins", h + "$Bridge");
     }
 
     @Override
@@ -85,15 +106,25 @@ public final class DjlBridge extends HelperBridge {
                 missing.add("PtNDArray." + method);
             }
         }
+        if (spillMode && m.methods.contains("getHandle()Ljava/lang/Object;")) {
+            missing.add("(PtNDArray overrides getHandle(): spilling would need another hook)");
+        }
         return missing.isEmpty() ? null : "missing " + String.join(", ", missing);
     }
 
     @Override
     protected byte[] rewrite(String internal, byte[] bytes) {
-        return internal.equals(PT_NDARRAY) ? rewritePtNDArray(bytes) : rewriteJniUtils(bytes);
+        switch (internal) {
+            case PT_NDARRAY:
+                return rewritePtNDArray(bytes, spillMode);
+            case JNI_UTILS:
+                return rewriteJniUtils(bytes, spillMode);
+            default:
+                return bracketAll(bytes, internal);
+        }
     }
 
-    static byte[] rewritePtNDArray(byte[] bytes) {
+    static byte[] rewritePtNDArray(byte[] bytes, boolean spillMode) {
         ClassReader reader = new ClassReader(bytes);
         ClassWriter writer = new ClassWriter(reader, 0);
         reader.accept(new Rewrites.AddGoverned(writer, PT_NDARRAY) {
@@ -101,11 +132,13 @@ public final class DjlBridge extends HelperBridge {
             public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
                 MethodVisitor mv = super.visitMethod(access, name, desc, sig, exceptions);
                 if (name.equals("<init>") && (desc.equals(CTOR) || desc.equals(CTOR_BUFFER))) {
-                    return Rewrites.beforeReturn(mv, Opcodes.RETURN, 4, m -> {
+                    boolean zeroCopy = desc.equals(CTOR_BUFFER);
+                    return Rewrites.beforeReturn(mv, Opcodes.RETURN, 5, m -> {
                         m.visitVarInsn(Opcodes.ALOAD, 0);
                         m.visitVarInsn(Opcodes.ALOAD, 1);
                         m.visitVarInsn(Opcodes.LLOAD, 2);
-                        Rewrites.invokeStatic(m, HELPER, "created", "(Ljava/lang/Object;Ljava/lang/Object;J)V");
+                        m.visitInsn(zeroCopy ? Opcodes.ICONST_1 : Opcodes.ICONST_0);
+                        Rewrites.invokeStatic(m, HELPER, "created", "(Ljava/lang/Object;Ljava/lang/Object;JZ)V");
                     });
                 }
                 if (name.equals("close") && desc.equals("()V")) {
@@ -115,7 +148,8 @@ public final class DjlBridge extends HelperBridge {
                     });
                 }
                 if (name.equals("intern") && desc.equals(INTERN)) {
-                    return Rewrites.atEntry(mv, 2, m -> {
+                    MethodVisitor inner = spillMode ? Rewrites.bracket(mv, access, PT_NDARRAY, desc, HELPER) : mv;
+                    return Rewrites.atEntry(inner, 2, m -> {
                         m.visitVarInsn(Opcodes.ALOAD, 0);
                         m.visitVarInsn(Opcodes.ALOAD, 1);
                         Rewrites.invokeStatic(m, HELPER, "interned", "(Ljava/lang/Object;Ljava/lang/Object;)V");
@@ -125,7 +159,20 @@ public final class DjlBridge extends HelperBridge {
             }
 
             @Override
+            public void visit(int version, int access, String name, String sig, String superName, String[] itfs) {
+                if (spillMode) {
+                    String[] more = java.util.Arrays.copyOf(itfs, itfs.length + 1);
+                    more[itfs.length] = SPILLABLE;
+                    itfs = more;
+                }
+                super.visit(version, access, name, sig, superName, itfs);
+            }
+
+            @Override
             protected void addMembers() {
+                if (spillMode) {
+                    addSpillMembers(this);
+                }
                 // PtNDArray(PtNDManager m, long h, Object source, Object extra, int kind):
                 //     this(m, MemgovDjl.view(h, source, extra, kind))
                 MethodVisitor view = super.visitMethod(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "<init>",
@@ -147,13 +194,80 @@ public final class DjlBridge extends HelperBridge {
         return writer.toByteArray();
     }
 
-    static byte[] rewriteJniUtils(byte[] bytes) {
+    /** The Spillable accessors over NativeResource's handle, and getHandle() through the helper. */
+    static void addSpillMembers(Rewrites.AddGoverned cv) {
+        MethodVisitor get = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "memgov$handle",
+                "()Ljava/lang/Object;");
+        get.visitCode();
+        get.visitVarInsn(Opcodes.ALOAD, 0);
+        get.visitFieldInsn(Opcodes.GETFIELD, PT_NDARRAY, "handle", "L" + ATOMIC_REF + ";");
+        get.visitMethodInsn(Opcodes.INVOKEVIRTUAL, ATOMIC_REF, "get", "()Ljava/lang/Object;", false);
+        get.visitInsn(Opcodes.ARETURN);
+        get.visitMaxs(1, 1);
+        get.visitEnd();
+
+        MethodVisitor swap = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "memgov$swapHandle",
+                "(Ljava/lang/Object;)Ljava/lang/Object;");
+        swap.visitCode();
+        swap.visitVarInsn(Opcodes.ALOAD, 0);
+        swap.visitFieldInsn(Opcodes.GETFIELD, PT_NDARRAY, "handle", "L" + ATOMIC_REF + ";");
+        swap.visitVarInsn(Opcodes.ALOAD, 1);
+        swap.visitMethodInsn(Opcodes.INVOKEVIRTUAL, ATOMIC_REF, "getAndSet", "(Ljava/lang/Object;)Ljava/lang/Object;", false);
+        swap.visitInsn(Opcodes.ARETURN);
+        swap.visitMaxs(2, 2);
+        swap.visitEnd();
+
+        MethodVisitor cas = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "memgov$casHandle",
+                "(Ljava/lang/Object;Ljava/lang/Object;)Z");
+        cas.visitCode();
+        cas.visitVarInsn(Opcodes.ALOAD, 0);
+        cas.visitFieldInsn(Opcodes.GETFIELD, PT_NDARRAY, "handle", "L" + ATOMIC_REF + ";");
+        cas.visitVarInsn(Opcodes.ALOAD, 1);
+        cas.visitVarInsn(Opcodes.ALOAD, 2);
+        cas.visitMethodInsn(Opcodes.INVOKEVIRTUAL, ATOMIC_REF, "compareAndSet", "(Ljava/lang/Object;Ljava/lang/Object;)Z", false);
+        cas.visitInsn(Opcodes.IRETURN);
+        cas.visitMaxs(3, 3);
+        cas.visitEnd();
+
+        // public Object getHandle() { return MemgovDjl.handle(this); }
+        MethodVisitor handle = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "getHandle",
+                "()Ljava/lang/Object;");
+        handle.visitCode();
+        handle.visitVarInsn(Opcodes.ALOAD, 0);
+        Rewrites.invokeStatic(handle, HELPER, "handle", "(Ljava/lang/Object;)Ljava/lang/Object;");
+        handle.visitInsn(Opcodes.ARETURN);
+        handle.visitMaxs(1, 1);
+        handle.visitEnd();
+    }
+
+    /** Brackets every method (not constructors) of a class that calls libtorch. */
+    static byte[] bracketAll(byte[] bytes, String owner) {
         ClassReader reader = new ClassReader(bytes);
         ClassWriter writer = new ClassWriter(reader, 0);
         reader.accept(new ClassVisitor(Rewrites.ASM, writer) {
             @Override
             public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
                 MethodVisitor mv = super.visitMethod(access, name, desc, sig, exceptions);
+                return bracketable(access, name) ? Rewrites.bracket(mv, access, owner, desc, HELPER) : mv;
+            }
+        }, 0);
+        return writer.toByteArray();
+    }
+
+    static boolean bracketable(int access, String name) {
+        return !name.startsWith("<") && (access & (Opcodes.ACC_ABSTRACT | Opcodes.ACC_NATIVE)) == 0;
+    }
+
+    static byte[] rewriteJniUtils(byte[] bytes, boolean spillMode) {
+        ClassReader reader = new ClassReader(bytes);
+        ClassWriter writer = new ClassWriter(reader, 0);
+        reader.accept(new ClassVisitor(Rewrites.ASM, writer) {
+            @Override
+            public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
+                MethodVisitor mv = super.visitMethod(access, name, desc, sig, exceptions);
+                if (spillMode && bracketable(access, name)) {
+                    mv = Rewrites.bracket(mv, access, JNI_UTILS, desc, HELPER);
+                }
                 Integer kind = VIEW_METHODS.get(name);
                 if (kind == null || (access & Opcodes.ACC_STATIC) == 0
                         || !desc.startsWith("(L" + PT_NDARRAY + ";")

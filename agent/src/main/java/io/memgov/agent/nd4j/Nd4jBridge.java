@@ -59,8 +59,8 @@ public final class Nd4jBridge extends HelperBridge {
     }
 
     @Override
-    protected String helper() {
-        return HELPER.replace('/', '.');
+    protected List<String> helpers() {
+        return List.of(HELPER.replace('/', '.'));
     }
 
     @Override

@@ -177,6 +177,25 @@ public final class SpillStore implements AutoCloseable {
      * @throws SpillException        the file could not be read
      */
     public ByteBuffer read(SpillFile file) throws SpillException {
+        if (file.length() > Integer.MAX_VALUE) {
+            throw corrupt(file, "length " + file.length() + " exceeds a buffer", null);
+        }
+        ByteBuffer out = ByteBuffer.allocateDirect((int) file.length());
+        readInto(file, out);
+        out.flip();
+        return out;
+    }
+
+    /**
+     * Reads a spill file's data into {@code out} (from its position; it must have {@code length()}
+     * bytes remaining), e.g. straight into the memory of the tensor being rebuilt, and verifies the
+     * header, size and checksum. On return the position has advanced by the data length. When this
+     * throws, the bytes in {@code out} must not be used.
+     *
+     * @throws CorruptSpillException the file is missing, truncated, has a wrong header or checksum
+     * @throws SpillException        the file could not be read
+     */
+    public void readInto(SpillFile file, ByteBuffer target) throws SpillException {
         long id = file.id();
         Path path = file.path();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -210,10 +229,13 @@ public final class SpillStore implements AutoCloseable {
                 throw corrupt(file, (size < expectedSize ? "truncated: " : "wrong size: ") + size
                         + " bytes, expected " + expectedSize, null);
             }
-            if (length > Integer.MAX_VALUE) {
-                throw corrupt(file, "length " + length + " exceeds a buffer", null);
+            if (target.remaining() < length) {
+                throw new SpillException("memgov: spill file " + path + " of tensor " + id + " holds " + length
+                        + " bytes but only " + target.remaining() + " can be restored into", null);
             }
-            ByteBuffer out = ByteBuffer.allocateDirect((int) length);
+            ByteBuffer out = target.duplicate();
+            out.limit(out.position() + (int) length);
+            int start = out.position();
             ByteBuffer trailer = ByteBuffer.allocate(TRAILER);
             ByteBuffer[] all = {out, trailer};
             while (trailer.hasRemaining()) {
@@ -221,16 +243,18 @@ public final class SpillStore implements AutoCloseable {
                     throw corrupt(file, "truncated while reading", null);
                 }
             }
-            out.flip();
             trailer.flip();
+            ByteBuffer data = out.duplicate();
+            data.flip();
+            data.position(start);
             CRC32C crc = new CRC32C();
-            crc.update(out.duplicate());
+            crc.update(data);
             int actual = (int) crc.getValue();
             int expected = trailer.getInt();
             if (actual != expected) {
                 throw corrupt(file, "checksum 0x" + hex(actual) + " expected 0x" + hex(expected), null);
             }
-            return out;
+            target.position(start + (int) length);
         } catch (NoSuchFileException e) {
             throw new CorruptSpillException("memgov: spill file " + path + " of tensor " + id
                     + " is missing; its data was not restored", id, path, e);

@@ -1,0 +1,17 @@
+package io.memgov.runtime.spill;
+
+/**
+ * What the governor asks of a framework to spill one tensor. The framework's helper implements it;
+ * restoring is driven by the framework (on the tensor's next use) through the governor's
+ * {@code beginRestore}/{@code readSpill}/{@code endRestore}.
+ */
+public interface SpillBridge {
+    /**
+     * Writes the storage of {@code tensor} to {@code store} as tensor {@code id} and frees its native
+     * memory, or does nothing and returns null when it cannot be spilled now (in use, shared, needed
+     * by autograd, not contiguous...). Called with the storage marked SPILLING. A native call may pin
+     * the storage at any moment: the bridge must first make the tensor unreachable for new uses, then
+     * check {@code Governor.pinned(record)}, and give up if it is pinned.
+     */
+    SpillFile spill(Object tensor, Object record, long id, SpillStore store) throws SpillException;
+}

@@ -223,19 +223,20 @@ public final class Governor {
             throw fail(budget, tier, bytes, policy, "the request alone is larger than the limit");
         }
         logLimit(budget, tier, bytes, policy);
+        // spill down to the low watermark, and at least enough for this request
+        long spillTarget = Math.min((long) (limit * config.spillLowWatermark()), limit - bytes);
         if (policy == OnLimit.SPILL) {
-            long target = Math.min((long) (limit * config.spillLowWatermark()), limit - bytes);
-            spill(tier, device, target);
+            spill(tier, device, spillTarget);
             if (budget.tryReserve(bytes)) {
                 return;
             }
         }
         if (policy == OnLimit.SPILL || policy == OnLimit.WAIT) {
             long deadline = System.nanoTime() + config.waitTimeoutMillis() * 1_000_000L;
-            synchronized (waitLock) {
-                waiters++;
-                try {
-                    for (;;) {
+            for (;;) {
+                synchronized (waitLock) {
+                    waiters++;
+                    try {
                         if (budget.tryReserve(bytes)) {
                             return;
                         }
@@ -243,16 +244,22 @@ public final class Governor {
                         if (left <= 0) {
                             break;
                         }
-                        waitLock.wait(Math.max(1, left / 1_000_000L));
+                        // releases wake us at once; with spill, tensors unpinned meanwhile are tried every 10 ms
+                        waitLock.wait(Math.max(1, Math.min(left / 1_000_000L, policy == OnLimit.SPILL ? 10 : Long.MAX_VALUE)));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    } finally {
+                        waiters--;
                     }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    waiters--;
+                }
+                if (policy == OnLimit.SPILL) {
+                    spill(tier, device, spillTarget);
                 }
             }
-            throw fail(budget, tier, bytes, policy, "nothing was released within memgov.wait.timeout="
-                    + config.waitTimeoutMillis() + "ms");
+            throw fail(budget, tier, bytes, policy, (policy == OnLimit.SPILL
+                    ? "nothing more could be spilled (tensors in use, shared or not spillable) and nothing was released"
+                    : "nothing was released") + " within memgov.wait.timeout=" + config.waitTimeoutMillis() + "ms");
         }
         throw fail(budget, tier, bytes, policy, null);
     }

@@ -58,4 +58,61 @@ class SpillIT {
         assertTrue(num(summary, "host.peak") <= 24L << 20, summary.toString());
         assertEquals(0, num(summary, "host.used"));
     }
+
+    @Test
+    void aCorruptSpillFileIsAClearErrorNamingTheTensorAndTheFileNeverWrongData() throws Exception {
+        Path log = Forked.newLog("corrupt");
+        Path spillDir = Forked.WORK.resolve("spill-corrupt-" + System.nanoTime());
+        Path go = Forked.WORK.resolve("go-" + System.nanoTime());
+        Path out = Files.createTempFile(Forked.WORK, "corrupt-", ".out");
+        Process p = new ProcessBuilder(Forked.java(), "-javaagent:" + Forked.AGENT + "=log.file=" + log
+                + ",host.limit=16m,disk.dir=" + spillDir, "-Dai.djl.offline=true", "-cp", Forked.examplesClassPath(),
+                "io.memgov.examples.SpillCorruption", go.toString())
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (!Files.readString(out).contains("waiting") && System.currentTimeMillis() < deadline && p.isAlive()) {
+                Thread.sleep(50);
+            }
+            List<Path> files;
+            try (var list = Files.list(spillDir)) {
+                files = list.collect(java.util.stream.Collectors.toList());
+            }
+            assertTrue(files.size() >= 4, "8 x 4 MiB under 16m: at least 4 arrays are spilled: " + files);
+            for (Path f : files) { // flip one byte in the middle of each file's data
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f,
+                        java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+                    long at = ch.size() / 2;
+                    ch.read(b, at);
+                    b.put(0, (byte) ~b.get(0)).rewind();
+                    ch.write(b, at);
+                }
+            }
+            Files.createFile(go);
+            assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            p.destroyForcibly();
+        }
+        String stdout = Files.readString(out);
+        assertEquals(0, p.exitValue(), stdout);
+        assertFalse(stdout.contains("WRONG"), "a corrupt spill file must never give wrong data: " + stdout);
+        Matcher err = Pattern.compile("array \\d+ error (memgov: spill file (\\S+) of tensor (\\d+) is corrupt.*)").matcher(stdout);
+        int errors = 0;
+        while (err.find()) {
+            errors++;
+            assertTrue(err.group(1).contains("its data was not restored"), err.group(1));
+            assertTrue(err.group(2).startsWith(spillDir.toString()), err.group(2));
+        }
+        assertTrue(errors >= 4, "every damaged array reports its file: " + stdout);
+        assertEquals(8, errors + count(stdout, " value "), stdout);
+    }
+
+    static int count(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
 }

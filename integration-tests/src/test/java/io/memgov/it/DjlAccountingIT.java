@@ -132,14 +132,9 @@ class DjlAccountingIT {
     @Test
     void djlInAChildClassLoaderIsGovernedToo() throws Exception {
         // the launcher alone on the class path; DJL and the workload only in a child URLClassLoader
-        Path launcherDir = Forked.WORK.resolve("launcher");
-        Path cls = launcherDir.resolve("io/memgov/examples/ChildLoaderLauncher.class");
-        Files.createDirectories(cls.getParent());
-        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(Forked.EXAMPLES.toFile())) {
-            Files.write(cls, zip.getInputStream(zip.getEntry("io/memgov/examples/ChildLoaderLauncher.class")).readAllBytes());
-        }
+        String launcherOnly = Forked.launcherOnlyClassPath("launcher");
         Path logFile = Forked.newLog("child");
-        Forked run = Forked.run("log.file=" + logFile, List.of(), launcherDir.toString(),
+        Forked run = Forked.run("log.file=" + logFile, List.of(), launcherOnly,
                 "io.memgov.examples.ChildLoaderLauncher", Forked.cp(Forked.EXAMPLES, Forked.EXAMPLES_LIB),
                 "io.memgov.examples.DjlSequences");
         assertEquals(0, run.exitCode, run.toString());

@@ -69,6 +69,20 @@ final class Forked {
                 Files.readString(err, StandardCharsets.UTF_8));
     }
 
+    /**
+     * A class path holding only the examples' ChildLoaderLauncher: the frameworks and the workloads
+     * are then reachable only through the child class loader the launcher makes.
+     */
+    static String launcherOnlyClassPath(String name) throws IOException {
+        Path dir = WORK.resolve(name);
+        Path cls = dir.resolve("io/memgov/examples/ChildLoaderLauncher.class");
+        Files.createDirectories(cls.getParent());
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(EXAMPLES.toFile())) {
+            Files.write(cls, zip.getInputStream(zip.getEntry("io/memgov/examples/ChildLoaderLauncher.class")).readAllBytes());
+        }
+        return dir.toString();
+    }
+
     static String examplesClassPath() {
         return EXAMPLES.toString();
     }

@@ -130,14 +130,9 @@ class Nd4jAccountingIT {
 
     @Test
     void nd4jInAChildClassLoaderIsGovernedToo() throws Exception {
-        Path launcherDir = Forked.WORK.resolve("launcher-nd4j");
-        Path cls = launcherDir.resolve("io/memgov/examples/ChildLoaderLauncher.class");
-        Files.createDirectories(cls.getParent());
-        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(Forked.EXAMPLES.toFile())) {
-            Files.write(cls, zip.getInputStream(zip.getEntry("io/memgov/examples/ChildLoaderLauncher.class")).readAllBytes());
-        }
+        String launcherOnly = Forked.launcherOnlyClassPath("launcher-nd4j");
         Path logFile = Forked.newLog("nd4j-child");
-        Forked run = Forked.run("log.file=" + logFile, List.of(), launcherDir.toString(),
+        Forked run = Forked.run("log.file=" + logFile, List.of(), launcherOnly,
                 "io.memgov.examples.ChildLoaderLauncher", Forked.cp(Forked.EXAMPLES, Forked.EXAMPLES_LIB),
                 "io.memgov.examples.Nd4jSequences");
         assertEquals(0, run.exitCode, run.toString());

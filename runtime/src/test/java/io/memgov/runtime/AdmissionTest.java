@@ -31,6 +31,7 @@ import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -85,17 +86,27 @@ class AdmissionTest {
         final List<FakeTensor> spilled = new CopyOnWriteArrayList<>();
         final List<FakeTensor> calledFor = new CopyOnWriteArrayList<>();
         final AtomicInteger pinnedCalls = new AtomicInteger();
-        final AtomicInteger nonResidentCalls = new AtomicInteger();
+        final AtomicInteger nonSpillingCalls = new AtomicInteger();
+        final AtomicInteger nullTensorCalls = new AtomicInteger();
+        /** Gives up on a pinned tensor, as the contract asks of real bridges (needed under concurrency). */
+        volatile boolean checkPins;
 
         @Override
         public SpillFile spill(Object tensor, Object record, long id, SpillStore store) throws SpillException {
             FakeTensor t = (FakeTensor) tensor;
+            if (t == null) {
+                nullTensorCalls.incrementAndGet();
+                return null;
+            }
             calledFor.add(t);
+            if (((Tracked) record).state() != Tracked.SPILLING) {
+                nonSpillingCalls.incrementAndGet();
+            }
             if (Governor.pinned(record)) {
                 pinnedCalls.incrementAndGet();
-            }
-            if (((Tracked) record).state() != Tracked.SPILLING) {
-                nonResidentCalls.incrementAndGet();
+                if (checkPins) {
+                    return null;
+                }
             }
             if (t.busy) {
                 return null;
@@ -383,7 +394,7 @@ class AdmissionTest {
         assertEquals(0L, snap("failures"));
         assertEquals(4L, snap("live"), "spilled tensors are still live");
         assertEquals(0, bridge.pinnedCalls.get());
-        assertEquals(0, bridge.nonResidentCalls.get());
+        assertEquals(0, bridge.nonSpillingCalls.get());
         assertTrue(logged("event=spill", "bytes=300", "from=host", "to=disk"), lines::toString);
 
         for (Object r : new Object[] {a, b, c, d}) {
@@ -610,14 +621,16 @@ class AdmissionTest {
 
     @Test
     void concurrentAllocateSpillRestoreRelease() throws Exception {
-        final long limit = 32 * 1024;
+        final long limit = 16 * 1024;
         govern("host.limit=" + limit + ",on-limit=spill,wait.timeout=500ms");
+        bridge.checkPins = true;
         final int threads = 8;
         final int iterations = 200;
         List<Throwable> errors = new CopyOnWriteArrayList<>();
         AtomicInteger ooms = new AtomicInteger();
         AtomicInteger restores = new AtomicInteger();
         CountDownLatch go = new CountDownLatch(1);
+        CyclicBarrier filled = new java.util.concurrent.CyclicBarrier(threads);
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
             final int seed = i;
@@ -627,11 +640,25 @@ class AdmissionTest {
                 List<FakeTensor> tensors = new ArrayList<>();
                 try {
                     go.await();
+                    // every thread first holds 4 tensors: together at least 32 KiB, twice the limit, so
+                    // spilling is certain before any thread goes on
+                    for (int k = 0; k < 4; k++) {
+                        FakeTensor t = new FakeTensor("f" + seed + "." + k, bytes(1024 + rnd.nextInt(3072), rnd.nextLong()));
+                        try {
+                            Object r = Governor.allocate(DJL, HOST, 0, t.data.length);
+                            Governor.keep(r, t);
+                            recs.add(r);
+                            tensors.add(t);
+                        } catch (MemgovOutOfMemoryError e) {
+                            ooms.incrementAndGet();
+                        }
+                    }
+                    filled.await(10, TimeUnit.SECONDS);
                     for (int it = 0; it < iterations; it++) {
                         int op = rnd.nextInt(10);
                         try {
                             if (recs.size() < 4 && op < 5) {
-                                FakeTensor t = new FakeTensor("t" + seed + "." + it, bytes(256 + rnd.nextInt(4096), rnd.nextLong()));
+                                FakeTensor t = new FakeTensor("t" + seed + "." + it, bytes(1024 + rnd.nextInt(3072), rnd.nextLong()));
                                 Object r = Governor.allocate(DJL, HOST, 0, t.data.length);
                                 Governor.keep(r, t);
                                 recs.add(r);
@@ -687,8 +714,9 @@ class AdmissionTest {
         assertEquals(g.allocations(), g.releases());
         assertTrue(g.host().peak() <= limit, "host.peak " + g.host().peak() + " over the limit " + limit);
         assertTrue(snap("spills") > 0, "the test never spilled");
+        assertTrue(ooms.get() < threads * iterations / 10, "too many failures: " + ooms.get());
         assertEquals((long) restores.get(), snap("restores"));
-        assertEquals(0, bridge.pinnedCalls.get(), "the bridge was asked to spill pinned tensors");
-        assertEquals(0, bridge.nonResidentCalls.get());
+        assertEquals(0, bridge.nonSpillingCalls.get(), "the bridge was called for a storage not marked SPILLING");
+        assertEquals(0, bridge.nullTensorCalls.get(), "the bridge was called for a released storage");
     }
 }

@@ -196,38 +196,9 @@ public final class DjlBridge extends HelperBridge {
 
     /** The Spillable accessors over NativeResource's handle, and getHandle() through the helper. */
     static void addSpillMembers(Rewrites.AddGoverned cv) {
-        MethodVisitor get = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "memgov$handle",
-                "()Ljava/lang/Object;");
-        get.visitCode();
-        get.visitVarInsn(Opcodes.ALOAD, 0);
-        get.visitFieldInsn(Opcodes.GETFIELD, PT_NDARRAY, "handle", "L" + ATOMIC_REF + ";");
-        get.visitMethodInsn(Opcodes.INVOKEVIRTUAL, ATOMIC_REF, "get", "()Ljava/lang/Object;", false);
-        get.visitInsn(Opcodes.ARETURN);
-        get.visitMaxs(1, 1);
-        get.visitEnd();
-
-        MethodVisitor swap = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "memgov$swapHandle",
-                "(Ljava/lang/Object;)Ljava/lang/Object;");
-        swap.visitCode();
-        swap.visitVarInsn(Opcodes.ALOAD, 0);
-        swap.visitFieldInsn(Opcodes.GETFIELD, PT_NDARRAY, "handle", "L" + ATOMIC_REF + ";");
-        swap.visitVarInsn(Opcodes.ALOAD, 1);
-        swap.visitMethodInsn(Opcodes.INVOKEVIRTUAL, ATOMIC_REF, "getAndSet", "(Ljava/lang/Object;)Ljava/lang/Object;", false);
-        swap.visitInsn(Opcodes.ARETURN);
-        swap.visitMaxs(2, 2);
-        swap.visitEnd();
-
-        MethodVisitor cas = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "memgov$casHandle",
-                "(Ljava/lang/Object;Ljava/lang/Object;)Z");
-        cas.visitCode();
-        cas.visitVarInsn(Opcodes.ALOAD, 0);
-        cas.visitFieldInsn(Opcodes.GETFIELD, PT_NDARRAY, "handle", "L" + ATOMIC_REF + ";");
-        cas.visitVarInsn(Opcodes.ALOAD, 1);
-        cas.visitVarInsn(Opcodes.ALOAD, 2);
-        cas.visitMethodInsn(Opcodes.INVOKEVIRTUAL, ATOMIC_REF, "compareAndSet", "(Ljava/lang/Object;Ljava/lang/Object;)Z", false);
-        cas.visitInsn(Opcodes.IRETURN);
-        cas.visitMaxs(3, 3);
-        cas.visitEnd();
+        handleAccessor(cv, "memgov$handle", "()Ljava/lang/Object;", "get", 0, Opcodes.ARETURN);
+        handleAccessor(cv, "memgov$swapHandle", "(Ljava/lang/Object;)Ljava/lang/Object;", "getAndSet", 1, Opcodes.ARETURN);
+        handleAccessor(cv, "memgov$casHandle", "(Ljava/lang/Object;Ljava/lang/Object;)Z", "compareAndSet", 2, Opcodes.IRETURN);
 
         // public Object getHandle() { return MemgovDjl.handle(this); }
         MethodVisitor handle = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "getHandle",
@@ -238,6 +209,27 @@ public final class DjlBridge extends HelperBridge {
         handle.visitInsn(Opcodes.ARETURN);
         handle.visitMaxs(1, 1);
         handle.visitEnd();
+    }
+
+    /**
+     * {@code public R name(Object... args) { return this.handle.method(args); }}: an accessor over the
+     * AtomicReference that NativeResource keeps the native handle in ({@code protected}, so reachable
+     * from PtNDArray's own methods).
+     */
+    static void handleAccessor(Rewrites.AddGoverned cv, String name, String desc, String method, int args, int returnOp) {
+        MethodVisitor m = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, name, desc);
+        m.visitCode();
+        m.visitVarInsn(Opcodes.ALOAD, 0);
+        m.visitFieldInsn(Opcodes.GETFIELD, PT_NDARRAY, "handle", "L" + ATOMIC_REF + ";");
+        for (int i = 1; i <= args; i++) {
+            m.visitVarInsn(Opcodes.ALOAD, i);
+        }
+        String refDesc = desc.substring(0, desc.indexOf(')') + 1)
+                + (returnOp == Opcodes.IRETURN ? "Z" : "Ljava/lang/Object;");
+        m.visitMethodInsn(Opcodes.INVOKEVIRTUAL, ATOMIC_REF, method, refDesc, false);
+        m.visitInsn(returnOp);
+        m.visitMaxs(args + 1, args + 1);
+        m.visitEnd();
     }
 
     /** Brackets every method (not constructors) of a class that calls libtorch. */

@@ -540,11 +540,15 @@ public final class Governor {
 
     void untrack(Tracked owner) {
         int st;
-        while ((st = owner.state) == Tracked.SPILLING || st == Tracked.RESTORING) {
-            Thread.onSpinWait(); // a spill or restore of this storage is finishing
-            Thread.yield();
+        for (;;) {
+            st = owner.state;
+            if (st == Tracked.SPILLING || st == Tracked.RESTORING) {
+                Thread.onSpinWait(); // a spill or restore of this storage is finishing
+                Thread.yield();
+            } else if (Tracked.STATE.compareAndSet(owner, st, Tracked.FREED)) {
+                break; // from here no spill can start on it (spills begin with RESIDENT -> SPILLING)
+            }
         }
-        owner.state = Tracked.FREED;
         owner.tensor = null;
         ledger.remove(owner);
         releases.incrementAndGet();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -329,7 +330,7 @@ class AdmissionTest {
         Governor.release(big);
         t.join(2000);
         assertFalse(t.isAlive(), "still blocked after the release");
-        assertEquals(null, err.get());
+        assertNull(err.get());
         assertNotNull(got.get());
         assertTrue(blockedNanos.get() >= TimeUnit.MILLISECONDS.toNanos(50), "blocked " + blockedNanos.get() + " ns");
         assertTrue(System.nanoTime() - releasedAt < TimeUnit.SECONDS.toNanos(2));
@@ -388,7 +389,7 @@ class AdmissionTest {
         assertEquals(2 * (300 + FILE_OVERHEAD), g.disk().used());
         assertEquals(g.disk().used(), spillBytesOnDisk());
         assertEquals(2, spillFilesOnDisk());
-        assertEquals(tb.file.length() + tc.file.length(), 600);
+        assertEquals(600, tb.file.length() + tc.file.length());
         assertEquals(2L, snap("spills"));
         assertEquals(600L, snap("spill.bytes"));
         assertEquals(0L, snap("failures"));
@@ -487,7 +488,7 @@ class AdmissionTest {
         Governor.unpin(a);
         t.join(2000);
         assertFalse(t.isAlive(), "still waiting after the unpin");
-        assertEquals(null, err.get());
+        assertNull(err.get());
         assertNotNull(got.get());
         assertEquals(List.of(ta), bridge.spilled);
         assertEquals(Tracked.SPILLED, state(a));

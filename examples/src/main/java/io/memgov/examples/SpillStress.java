@@ -49,13 +49,17 @@ public final class SpillStress {
                         for (int i = 0; i < iterations; i++) {
                             int k = rnd.nextInt(own);
                             int j = rnd.nextInt(sharedCount);
-                            switch (rnd.nextInt(3)) {
+                            switch (rnd.nextInt(4)) {
                                 case 0:
                                     mine[id][k].addi(1f);
                                     counts[id][k]++;
                                     break;
                                 case 1:
                                     check(shared[j].getFloat(rnd.nextInt((int) ELEMENTS)), j + 1f, wrong, "shared " + j);
+                                    break;
+                                case 2: // a copy out to Java of a whole array
+                                    float[] all = mine[id][k].toFloatArray();
+                                    check(all[rnd.nextInt(all.length)], counts[id][k], wrong, "copy of " + id + "/" + k);
                                     break;
                                 default:
                                     try (NDArray c = mine[id][k].add(shared[j])) {

@@ -51,6 +51,7 @@ public final class DjlBridge extends HelperBridge {
     static final String CTOR_BUFFER = "(Lai/djl/pytorch/engine/PtNDManager;JLjava/nio/ByteBuffer;)V";
     static final String VIEW_CTOR = "(Lai/djl/pytorch/engine/PtNDManager;JLjava/lang/Object;Ljava/lang/Object;I)V";
     static final String INTERN = "(Lai/djl/ndarray/NDArray;)V";
+    static final String GET_BYTE_BUFFER = "(Lai/djl/pytorch/engine/PtNDArray;Z)Ljava/nio/ByteBuffer;";
 
     /** JniUtils methods whose result may share argument 0's storage, and when (MemgovDjl kinds). */
     static final Map<String, Integer> VIEW_METHODS = new HashMap<>();
@@ -259,6 +260,15 @@ public final class DjlBridge extends HelperBridge {
                 MethodVisitor mv = super.visitMethod(access, name, desc, sig, exceptions);
                 if (spillMode && bracketable(access, name)) {
                     mv = Rewrites.bracket(mv, access, JNI_UTILS, desc, HELPER);
+                }
+                if (spillMode && name.equals("getByteBuffer") && desc.equals(GET_BYTE_BUFFER)) {
+                    // a direct buffer over a tensor's memory would outlive the call (toFloatArray() and the
+                    // like read it afterwards) and could be left dangling by a spill: in spill mode every
+                    // getByteBuffer copies, inside the call, with the array pinned (tryDirect = false)
+                    mv = Rewrites.atEntry(mv, 1, m -> {
+                        m.visitInsn(Opcodes.ICONST_0);
+                        m.visitVarInsn(Opcodes.ISTORE, 1);
+                    });
                 }
                 Integer kind = VIEW_METHODS.get(name);
                 if (kind == null || (access & Opcodes.ACC_STATIC) == 0

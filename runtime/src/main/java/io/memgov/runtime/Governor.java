@@ -136,8 +136,13 @@ public final class Governor {
      * @throws MemgovOutOfMemoryError when the bytes cannot be admitted; nothing was counted
      */
     public static Object allocate(int framework, int tier, int device, long bytes) {
-        Object reservation = reserve(framework, tier, device, bytes);
-        return commit(reservation);
+        Governor g = current;
+        if (g == null || bytes < 0 || framework < 0 || framework >= FRAMEWORKS.length) {
+            return null;
+        }
+        Tracked t = g.reserveTracked(framework, tier, device, bytes);
+        g.commitTracked(t);
+        return t;
     }
 
     /**
@@ -164,11 +169,15 @@ public final class Governor {
         Tracked t = (Tracked) reservation;
         Governor g = current;
         if (g != null) {
-            g.ledger.add(t);
-            g.allocations.incrementAndGet();
-            g.allocatedBytes.addAndGet(t.bytes);
+            g.commitTracked(t);
         }
         return t;
+    }
+
+    private void commitTracked(Tracked t) {
+        ledger.add(t);
+        allocations.incrementAndGet();
+        allocatedBytes.addAndGet(t.bytes);
     }
 
     /** The reserved allocation did not happen: its bytes are given back. */
@@ -419,7 +428,7 @@ public final class Governor {
         if (PARENT[t.framework] >= 0) {
             g.hostByFramework[PARENT[t.framework]].forceReserve(t.bytes);
         }
-        t.restoreStarted = System.nanoTime();
+        t.spillFile.restoreStarted = System.nanoTime();
         return true;
     }
 
@@ -449,7 +458,7 @@ public final class Governor {
         g.store.delete(file);
         t.lastAccess = g.nowMillis;
         t.state = Tracked.RESIDENT;
-        long micros = (System.nanoTime() - t.restoreStarted) / 1000;
+        long micros = (System.nanoTime() - file.restoreStarted) / 1000;
         g.restores.incrementAndGet();
         g.restoreBytes.addAndGet(t.bytes);
         g.restoreMicros.addAndGet(micros);

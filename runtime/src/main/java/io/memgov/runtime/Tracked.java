@@ -32,9 +32,7 @@ public final class Tracked {
     /** Native calls in flight that use the storage: it is not spilled while any are. */
     volatile int pins;
     /** The framework object a spill bridge spills and restores (set only where a bridge can). */
-    volatile Object tensor;
-    /** When the current restore began (System.nanoTime). */
-    long restoreStarted;
+    Object tensor;
     /** The spill file while SPILLED. */
     volatile io.memgov.runtime.spill.SpillFile spillFile;
     /** Last use, in milliseconds since the governor started (creation until access hooks exist). */
@@ -59,7 +57,7 @@ public final class Tracked {
         this.framework = (byte) framework;
         this.tier = (byte) tier;
         this.device = (short) device;
-        this.refs = 1;
+        REFS.lazySet(this, 1); // not yet published: no fence needed
     }
 
     /** A view over {@code owner}'s storage. */

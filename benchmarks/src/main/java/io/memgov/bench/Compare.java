@@ -77,11 +77,11 @@ public final class Compare {
         }
 
         double ratio() {
-            return median(with) / median(without);
+            return BenchSupport.median(with) / BenchSupport.median(without);
         }
 
         double delta() {
-            return median(with) - median(without);
+            return BenchSupport.median(with) - BenchSupport.median(without);
         }
     }
 
@@ -102,16 +102,16 @@ public final class Compare {
             }
         }
 
-        Path root = findRoot();
+        Path root = BenchSupport.findRoot();
         Path agentJar = root.resolve("agent/target/memgov-agent.jar");
         Path examplesJar = root.resolve("examples/target/memgov-examples.jar");
-        String java = javaCommand();
+        String java = BenchSupport.javaCommand();
 
         List<Bench> all = new ArrayList<>();
         all.add(new Bench("tinyops", "io.memgov.examples.TinyOps", List.of(), "tinyops.ns.per.op", "ns/op",
-                quick ? 3 : 5, 1.30, Double.NaN));
+                quick ? 3 : 7, 1.30, Double.NaN));
         all.add(new Bench("mlp", "io.memgov.examples.MlpTraining", List.of("21", "50", "128"), "train.ms", "ms",
-                quick ? 3 : 7, 1.05, Double.NaN));
+                quick ? 3 : 11, 1.05, Double.NaN));
         all.add(new Bench("startup", "io.memgov.examples.StartupProbe", List.of(), "first.op.ms", "ms",
                 quick ? 5 : 11, Double.NaN, 500));
         all.add(new Bench("nd4jops", "io.memgov.examples.Nd4jOps", List.of(), "nd4jops.us.per.op", "us/op",
@@ -178,8 +178,8 @@ public final class Compare {
                 rows.add(new String[] {b.name, b.key, "0", "-", "-", "-", "-", b.target(), "ERROR"});
                 continue;
             }
-            double mw = median(b.without);
-            double mi = median(b.with);
+            double mw = BenchSupport.median(b.without);
+            double mi = BenchSupport.median(b.with);
             rows.add(new String[] {b.name, b.key, b.without.size() + "+" + b.with.size(),
                 fmt(mw) + " " + b.unit, fmt(mi) + " " + b.unit,
                 String.format(Locale.ROOT, "%.3fx", mi / mw),
@@ -187,7 +187,7 @@ public final class Compare {
         }
 
         System.out.println();
-        System.out.print(textTable(header, rows));
+        System.out.print(BenchSupport.textTable(header, rows));
 
         Path results = root.resolve("benchmarks/target/results.md");
         try {
@@ -198,40 +198,6 @@ public final class Compare {
             System.out.println("could not write " + results + ": " + e);
         }
         System.exit(anyError ? 2 : 0);
-    }
-
-    private static Path findRoot() {
-        String prop = System.getProperty("memgov.root");
-        List<Path> candidates = new ArrayList<>();
-        if (prop != null && !prop.isEmpty()) {
-            candidates.add(Paths.get(prop));
-        } else {
-            Path cwd = Paths.get("").toAbsolutePath();
-            candidates.add(cwd);
-            if (cwd.getParent() != null) {
-                candidates.add(cwd.getParent()); // run from benchmarks/
-            }
-        }
-        for (Path c : candidates) {
-            Path p = c.toAbsolutePath().normalize();
-            if (Files.isRegularFile(p.resolve("agent/target/memgov-agent.jar"))
-                    && Files.isRegularFile(p.resolve("examples/target/memgov-examples.jar"))) {
-                return p;
-            }
-        }
-        System.err.println("cannot find agent/target/memgov-agent.jar and examples/target/memgov-examples.jar under "
-                + candidates + "; build first (mvn -B -o install -DskipTests) and run from the repository root or set -Dmemgov.root");
-        System.exit(2);
-        return null;
-    }
-
-    private static String javaCommand() {
-        String exe = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("win") ? "java.exe" : "java";
-        File f = new File(System.getProperty("java.home"), "bin" + File.separator + exe);
-        if (f.canExecute()) {
-            return f.getAbsolutePath();
-        }
-        return ProcessHandle.current().info().command().orElse("java");
     }
 
     /** A child run that produced no figure. */
@@ -293,7 +259,7 @@ public final class Compare {
                 if (p.exitValue() != 0 || !m.find()) {
                     keep = true;
                     throw new RunFailed(describe(cmd) + " exited " + p.exitValue() + " without " + key + "=; output in "
-                            + out + (log != null ? ", agent log in " + log : "") + "; tail:\n" + tail(text, 1500));
+                            + out + (log != null ? ", agent log in " + log : "") + "; tail:\n" + BenchSupport.tail(text, 1500));
                 }
                 return Double.parseDouble(m.group(1));
             } finally {
@@ -311,57 +277,11 @@ public final class Compare {
         }
     }
 
-    private static String tail(String s, int n) {
-        return s.length() <= n ? s : "..." + s.substring(s.length() - n);
-    }
-
-    static double median(List<Double> values) {
-        double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
-        Arrays.sort(v);
-        int n = v.length;
-        if (n == 0) {
-            return Double.NaN;
-        }
-        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    }
-
     private static String fmt(double d) {
         if (d == Math.rint(d) && Math.abs(d) < 1e15) {
             return Long.toString((long) d);
         }
         return String.format(Locale.ROOT, "%.1f", d);
-    }
-
-    private static String textTable(String[] header, List<String[]> rows) {
-        int[] w = new int[header.length];
-        for (int i = 0; i < header.length; i++) {
-            w[i] = header[i].length();
-            for (String[] r : rows) {
-                w[i] = Math.max(w[i], r[i].length());
-            }
-        }
-        StringBuilder sb = new StringBuilder();
-        appendRow(sb, header, w);
-        StringBuilder rule = new StringBuilder();
-        for (int i = 0; i < w.length; i++) {
-            rule.append(i == 0 ? "" : "  ").append("-".repeat(w[i]));
-        }
-        sb.append(rule).append('\n');
-        for (String[] r : rows) {
-            appendRow(sb, r, w);
-        }
-        return sb.toString();
-    }
-
-    private static void appendRow(StringBuilder sb, String[] cells, int[] w) {
-        StringBuilder line = new StringBuilder();
-        for (int i = 0; i < cells.length; i++) {
-            if (i > 0) {
-                line.append("  ");
-            }
-            line.append(cells[i]).append(" ".repeat(w[i] - cells[i].length()));
-        }
-        sb.append(line.toString().replaceAll("\\s+$", "")).append('\n');
     }
 
     private static String markdown(String[] header, List<String[]> rows, List<Bench> benches, boolean quick,

@@ -84,10 +84,10 @@ public final class SpillBench {
             }
         }
         int reps = quick ? 1 : 3;
-        Path root = findRoot();
+        Path root = BenchSupport.findRoot();
         Path agentJar = root.resolve("agent/target/memgov-agent.jar");
         Path examplesJar = root.resolve("examples/target/memgov-examples.jar");
-        String java = javaCommand();
+        String java = BenchSupport.javaCommand();
         Path spillBase = Paths.get(System.getProperty("java.io.tmpdir"))
                 .resolve("memgov-bench-spill-" + ProcessHandle.current().pid()).toAbsolutePath();
         Files.createDirectories(spillBase);
@@ -202,19 +202,19 @@ public final class SpillBench {
         } else {
             String[] h1 = {"figure", "memgov (median)", "dd (median)", "ratio memgov/dd", "target", "result"};
             List<String[]> t1 = new ArrayList<>();
-            double rw = median(spillMbs) / median(ddWrite);
-            double rr = median(restoreMbs) / median(ddRead);
-            t1.add(new String[] {"spill (write) MB/s, limit " + LIMIT_4X, mbs(median(spillMbs)), mbs(median(ddWrite)),
+            double rw = BenchSupport.median(spillMbs) / BenchSupport.median(ddWrite);
+            double rr = BenchSupport.median(restoreMbs) / BenchSupport.median(ddRead);
+            t1.add(new String[] {"spill (write) MB/s, limit " + LIMIT_4X, mbs(BenchSupport.median(spillMbs)), mbs(BenchSupport.median(ddWrite)),
                 ratio(rw), ">= " + ratio(TARGET), rw >= TARGET ? "PASS" : "FAIL"});
-            t1.add(new String[] {"restore (read) MB/s, limit " + LIMIT_4X, mbs(median(restoreMbs)),
-                mbs(median(ddRead)), ratio(rr), ">= " + ratio(TARGET), rr >= TARGET ? "PASS" : "FAIL"});
+            t1.add(new String[] {"restore (read) MB/s, limit " + LIMIT_4X, mbs(BenchSupport.median(restoreMbs)),
+                mbs(BenchSupport.median(ddRead)), ratio(rr), ">= " + ratio(TARGET), rr >= TARGET ? "PASS" : "FAIL"});
 
             String[] h2 = {"figure", "without agent (median)", "host.limit=" + LIMIT_2X + " (median)",
                 "ratio with/without", "target", "result"};
             List<String[]> t2 = new ArrayList<>();
-            double rq = median(seqWith) / median(seqWithout);
+            double rq = BenchSupport.median(seqWith) / BenchSupport.median(seqWithout);
             boolean accSame = accs.size() == 1;
-            t2.add(new String[] {"seq.mb.per.s (128 MiB, 2x limit)", fmt1(median(seqWithout)), fmt1(median(seqWith)),
+            t2.add(new String[] {"seq.mb.per.s (128 MiB, 2x limit)", fmt1(BenchSupport.median(seqWithout)), fmt1(BenchSupport.median(seqWith)),
                 ratio(rq), ">= " + ratio(TARGET), rq >= TARGET ? "PASS" : "FAIL"});
             t2.add(new String[] {"acc (all runs)", accs.iterator().next(), accSame ? "identical" : "DIFFERENT: " + accs,
                 "-", "identical", accSame ? "PASS" : "FAIL"});
@@ -222,19 +222,19 @@ public final class SpillBench {
             String[] h3 = {"run (" + WORKLOAD.substring(WORKLOAD.lastIndexOf('.') + 1) + " " + String.join(" ", ARGS)
                 + ")", "host.limit", "host.peak", "baseline.rss.kb", "peak.rss.kb", "peak - baseline (MiB)"};
             List<String[]> t3 = new ArrayList<>();
-            t3.add(rssRow("without agent", "-", "-", median(baseWithout), median(rssWithout)));
-            t3.add(rssRow("agent, 2x limit", LIMIT_2X, mib(median(hostPeak2x)), median(base2x), median(rss2x)));
-            t3.add(rssRow("agent, 4x limit", LIMIT_4X, mib(median(hostPeak4x)), median(base4x), median(rss4x)));
+            t3.add(rssRow("without agent", "-", "-", BenchSupport.median(baseWithout), BenchSupport.median(rssWithout)));
+            t3.add(rssRow("agent, 2x limit", LIMIT_2X, mib(BenchSupport.median(hostPeak2x)), BenchSupport.median(base2x), BenchSupport.median(rss2x)));
+            t3.add(rssRow("agent, 4x limit", LIMIT_4X, mib(BenchSupport.median(hostPeak4x)), BenchSupport.median(base4x), BenchSupport.median(rss4x)));
 
             System.out.println();
             System.out.println("a. spill and restore throughput vs dd on the same directory (1 GiB, bs=4M, no fsync)");
-            System.out.print(textTable(h1, t1));
+            System.out.print(BenchSupport.textTable(h1, t1));
             System.out.println();
             System.out.println("b. sequential passes, working set 2x host.limit, vs no agent");
-            System.out.print(textTable(h2, t2));
+            System.out.print(BenchSupport.textTable(h2, t2));
             System.out.println();
             System.out.println("c. process RSS (VmHWM), working set 128 MiB");
-            System.out.print(textTable(h3, t3));
+            System.out.print(BenchSupport.textTable(h3, t3));
             if (error != null) {
                 System.out.println("(incomplete: " + error + ")");
             }
@@ -373,7 +373,7 @@ public final class SpillBench {
                     keep = true;
                     throw new RunFailed(String.join(" ", cmd) + " exited " + p.exitValue()
                             + " without all figures (or without an agent summary); output in " + out
-                            + (log != null ? ", agent log in " + log : "") + "; tail:\n" + tail(text, 1500));
+                            + (log != null ? ", agent log in " + log : "") + "; tail:\n" + BenchSupport.tail(text, 1500));
                 }
                 return r;
             } finally {
@@ -445,54 +445,6 @@ public final class SpillBench {
         }
     }
 
-    private static Path findRoot() {
-        String prop = System.getProperty("memgov.root");
-        List<Path> candidates = new ArrayList<>();
-        if (prop != null && !prop.isEmpty()) {
-            candidates.add(Paths.get(prop));
-        } else {
-            Path cwd = Paths.get("").toAbsolutePath();
-            candidates.add(cwd);
-            if (cwd.getParent() != null) {
-                candidates.add(cwd.getParent()); // run from benchmarks/
-            }
-        }
-        for (Path c : candidates) {
-            Path p = c.toAbsolutePath().normalize();
-            if (Files.isRegularFile(p.resolve("agent/target/memgov-agent.jar"))
-                    && Files.isRegularFile(p.resolve("examples/target/memgov-examples.jar"))) {
-                return p;
-            }
-        }
-        System.err.println("cannot find agent/target/memgov-agent.jar and examples/target/memgov-examples.jar under "
-                + candidates + "; build first (mvn -B -o install -DskipTests) and run from the repository root or set -Dmemgov.root");
-        System.exit(2);
-        return null;
-    }
-
-    private static String javaCommand() {
-        String exe = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("win") ? "java.exe" : "java";
-        File f = new File(System.getProperty("java.home"), "bin" + File.separator + exe);
-        if (f.canExecute()) {
-            return f.getAbsolutePath();
-        }
-        return ProcessHandle.current().info().command().orElse("java");
-    }
-
-    private static String tail(String s, int n) {
-        return s.length() <= n ? s : "..." + s.substring(s.length() - n);
-    }
-
-    static double median(List<Double> values) {
-        double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
-        Arrays.sort(v);
-        int n = v.length;
-        if (n == 0) {
-            return Double.NaN;
-        }
-        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    }
-
     private static String mbs(double d) {
         return String.format(Locale.ROOT, "%.0f MB/s", d);
     }
@@ -519,38 +471,6 @@ public final class SpillBench {
             sb.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", v.get(i)));
         }
         return sb.append(']').toString();
-    }
-
-    private static String textTable(String[] header, List<String[]> rows) {
-        int[] w = new int[header.length];
-        for (int i = 0; i < header.length; i++) {
-            w[i] = header[i].length();
-            for (String[] r : rows) {
-                w[i] = Math.max(w[i], r[i].length());
-            }
-        }
-        StringBuilder sb = new StringBuilder();
-        appendRow(sb, header, w);
-        StringBuilder rule = new StringBuilder();
-        for (int i = 0; i < w.length; i++) {
-            rule.append(i == 0 ? "" : "  ").append("-".repeat(w[i]));
-        }
-        sb.append(rule).append('\n');
-        for (String[] r : rows) {
-            appendRow(sb, r, w);
-        }
-        return sb.toString();
-    }
-
-    private static void appendRow(StringBuilder sb, String[] cells, int[] w) {
-        StringBuilder line = new StringBuilder();
-        for (int i = 0; i < cells.length; i++) {
-            if (i > 0) {
-                line.append("  ");
-            }
-            line.append(cells[i]).append(" ".repeat(w[i] - cells[i].length()));
-        }
-        sb.append(line.toString().replaceAll("\\s+$", "")).append('\n');
     }
 
     private static String markdownTable(String[] header, List<String[]> rows) {

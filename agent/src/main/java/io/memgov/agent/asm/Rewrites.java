@@ -2,6 +2,7 @@ package io.memgov.agent.asm;
 
 import net.bytebuddy.jar.asm.ClassReader;
 import net.bytebuddy.jar.asm.ClassVisitor;
+import net.bytebuddy.jar.asm.ClassWriter;
 import net.bytebuddy.jar.asm.FieldVisitor;
 import net.bytebuddy.jar.asm.MethodVisitor;
 import net.bytebuddy.jar.asm.Opcodes;
@@ -22,6 +23,29 @@ public final class Rewrites {
     public static final String FIELD = "memgov$tracked";
 
     private Rewrites() {
+    }
+
+    /** Rewrites {@code bytes} through the visitor {@code chain} builds over the writer. */
+    public static byte[] rewrite(byte[] bytes, java.util.function.Function<ClassVisitor, ClassVisitor> chain) {
+        ClassReader reader = new ClassReader(bytes);
+        ClassWriter writer = new ClassWriter(reader, 0); // unchanged methods are copied as they are
+        reader.accept(chain.apply(writer), 0);
+        return writer.toByteArray();
+    }
+
+    /** Wraps the visitor of each method of a class. */
+    public interface MethodWrapper {
+        MethodVisitor wrap(int access, String name, String desc, MethodVisitor mv);
+    }
+
+    /** A class visitor that passes each method's visitor through {@code wrapper}. */
+    public static ClassVisitor methods(ClassVisitor next, MethodWrapper wrapper) {
+        return new ClassVisitor(ASM, next) {
+            @Override
+            public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
+                return wrapper.wrap(access, name, desc, super.visitMethod(access, name, desc, sig, exceptions));
+            }
+        };
     }
 
     /** Names of the methods ({@code name + descriptor}) and fields a class declares, and its interfaces. */

@@ -126,9 +126,7 @@ public final class DjlBridge extends HelperBridge {
     }
 
     static byte[] rewritePtNDArray(byte[] bytes, boolean spillMode) {
-        ClassReader reader = new ClassReader(bytes);
-        ClassWriter writer = new ClassWriter(reader, 0);
-        reader.accept(new Rewrites.AddGoverned(writer, PT_NDARRAY) {
+        return Rewrites.rewrite(bytes, writer -> new Rewrites.AddGoverned(writer, PT_NDARRAY) {
             @Override
             public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
                 MethodVisitor mv = super.visitMethod(access, name, desc, sig, exceptions);
@@ -191,8 +189,7 @@ public final class DjlBridge extends HelperBridge {
                 view.visitMaxs(7, 7);
                 view.visitEnd();
             }
-        }, 0);
-        return writer.toByteArray();
+        });
     }
 
     /** The Spillable accessors over NativeResource's handle, and getHandle() through the helper. */
@@ -235,16 +232,8 @@ public final class DjlBridge extends HelperBridge {
 
     /** Brackets every method (not constructors) of a class that calls libtorch. */
     static byte[] bracketAll(byte[] bytes, String owner) {
-        ClassReader reader = new ClassReader(bytes);
-        ClassWriter writer = new ClassWriter(reader, 0);
-        reader.accept(new ClassVisitor(Rewrites.ASM, writer) {
-            @Override
-            public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
-                MethodVisitor mv = super.visitMethod(access, name, desc, sig, exceptions);
-                return bracketable(access, name) ? Rewrites.bracket(mv, access, owner, desc, HELPER) : mv;
-            }
-        }, 0);
-        return writer.toByteArray();
+        return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) ->
+                bracketable(access, name) ? Rewrites.bracket(mv, access, owner, desc, HELPER) : mv));
     }
 
     static boolean bracketable(int access, String name) {
@@ -252,42 +241,36 @@ public final class DjlBridge extends HelperBridge {
     }
 
     static byte[] rewriteJniUtils(byte[] bytes, boolean spillMode) {
-        ClassReader reader = new ClassReader(bytes);
-        ClassWriter writer = new ClassWriter(reader, 0);
-        reader.accept(new ClassVisitor(Rewrites.ASM, writer) {
-            @Override
-            public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
-                MethodVisitor mv = super.visitMethod(access, name, desc, sig, exceptions);
-                if (spillMode && bracketable(access, name)) {
-                    mv = Rewrites.bracket(mv, access, JNI_UTILS, desc, HELPER);
-                }
-                if (spillMode && name.equals("getByteBuffer") && desc.equals(GET_BYTE_BUFFER)) {
-                    // a direct buffer over a tensor's memory would outlive the call (toFloatArray() and the
-                    // like read it afterwards) and could be left dangling by a spill: in spill mode every
-                    // getByteBuffer copies, inside the call, with the array pinned (tryDirect = false)
-                    mv = Rewrites.atEntry(mv, 1, m -> {
-                        m.visitInsn(Opcodes.ICONST_0);
-                        m.visitVarInsn(Opcodes.ISTORE, 1);
-                    });
-                }
-                Integer kind = VIEW_METHODS.get(name);
-                if (kind == null || (access & Opcodes.ACC_STATIC) == 0
-                        || !desc.startsWith("(L" + PT_NDARRAY + ";")
-                        || (kind == 3 && !desc.startsWith("(L" + PT_NDARRAY + ";Lai/djl/ndarray/index/NDIndex;"))) {
-                    return mv;
-                }
-                return Rewrites.replaceCalls(mv, PT_NDARRAY, "<init>", CTOR, 3, m -> {
-                    m.visitVarInsn(Opcodes.ALOAD, 0);
-                    if (kind == 3) {
-                        m.visitVarInsn(Opcodes.ALOAD, 1);
-                    } else {
-                        m.visitInsn(Opcodes.ACONST_NULL);
-                    }
-                    m.visitInsn(Opcodes.ICONST_0 + kind);
-                    m.visitMethodInsn(Opcodes.INVOKESPECIAL, PT_NDARRAY, "<init>", VIEW_CTOR, false);
+        return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) -> {
+            MethodVisitor out = mv;
+            if (spillMode && bracketable(access, name)) {
+                out = Rewrites.bracket(out, access, JNI_UTILS, desc, HELPER);
+            }
+            if (spillMode && name.equals("getByteBuffer") && desc.equals(GET_BYTE_BUFFER)) {
+                // a direct buffer over a tensor's memory would outlive the call (toFloatArray() and the
+                // like read it afterwards) and could be left dangling by a spill: in spill mode every
+                // getByteBuffer copies, inside the call, with the array pinned (tryDirect = false)
+                out = Rewrites.atEntry(out, 1, m -> {
+                    m.visitInsn(Opcodes.ICONST_0);
+                    m.visitVarInsn(Opcodes.ISTORE, 1);
                 });
             }
-        }, 0);
-        return writer.toByteArray();
+            Integer kind = VIEW_METHODS.get(name);
+            if (kind == null || (access & Opcodes.ACC_STATIC) == 0
+                    || !desc.startsWith("(L" + PT_NDARRAY + ";")
+                    || (kind == 3 && !desc.startsWith("(L" + PT_NDARRAY + ";Lai/djl/ndarray/index/NDIndex;"))) {
+                return out;
+            }
+            return Rewrites.replaceCalls(out, PT_NDARRAY, "<init>", CTOR, 3, m -> {
+                m.visitVarInsn(Opcodes.ALOAD, 0);
+                if (kind == 3) {
+                    m.visitVarInsn(Opcodes.ALOAD, 1);
+                } else {
+                    m.visitInsn(Opcodes.ACONST_NULL);
+                }
+                m.visitInsn(Opcodes.ICONST_0 + kind);
+                m.visitMethodInsn(Opcodes.INVOKESPECIAL, PT_NDARRAY, "<init>", VIEW_CTOR, false);
+            });
+        }));
     }
 }

@@ -90,37 +90,36 @@ public final class Nd4jBridge extends HelperBridge {
 
     @Override
     protected byte[] rewrite(String internal, byte[] bytes) {
-        ClassReader reader = new ClassReader(bytes);
-        ClassWriter writer = new ClassWriter(reader, 0);
-        ClassVisitor cv;
         switch (internal) {
             case ODB:
-                cv = opaqueDataBuffer(writer);
-                break;
+                return Rewrites.rewrite(bytes, Nd4jBridge::opaqueDataBuffer);
             case DEALLOCATOR:
-                cv = deallocator(writer);
-                break;
+                return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) ->
+                        !(name.equals("deallocate") && desc.equals("()V")) ? mv : Rewrites.atEntry(mv, 1, m -> {
+                            m.visitVarInsn(Opcodes.ALOAD, 0);
+                            m.visitFieldInsn(Opcodes.GETFIELD, DEALLOCATOR, "opaqueDataBuffer", "L" + ODB + ";");
+                            Rewrites.invokeStatic(m, HELPER, "freed", "(Ljava/lang/Object;)V");
+                        })));
             case CPU_BUFFER:
-                cv = calls(writer, m -> Rewrites.replaceCalls(
-                        Rewrites.replaceCalls(m, ODB, "expand", "(J)V", 1, r -> {
-                            r.visitVarInsn(Opcodes.ALOAD, 0);
-                            Rewrites.invokeStatic(r, HELPER, "expand", "(L" + ODB + ";JLjava/lang/Object;)V");
-                        }),
-                        ODB, "allocateDataBuffer", ALLOCATE, 0,
-                        r -> Rewrites.invokeStatic(r, HELPER, "allocateDataBuffer", ALLOCATE)));
-                break;
+                return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) ->
+                        Rewrites.replaceCalls(
+                                Rewrites.replaceCalls(mv, ODB, "expand", "(J)V", 1, r -> {
+                                    r.visitVarInsn(Opcodes.ALOAD, 0);
+                                    Rewrites.invokeStatic(r, HELPER, "expand", "(L" + ODB + ";JLjava/lang/Object;)V");
+                                }),
+                                ODB, "allocateDataBuffer", ALLOCATE, 0,
+                                r -> Rewrites.invokeStatic(r, HELPER, "allocateDataBuffer", ALLOCATE))));
             default: // CpuMemoryManager, CpuWorkspace
-                cv = calls(writer, m -> Rewrites.replaceCalls(
-                        Rewrites.replaceCalls(m, NATIVE_OPS, "mallocHost", MALLOC_HOST, 0,
-                                r -> Rewrites.invokeStatic(r, HELPER, "mallocHost", "(Ljava/lang/Object;JI)Lorg/bytedeco/javacpp/Pointer;")),
-                        NATIVE_OPS, "freeHost", FREE_HOST, 0,
-                        r -> Rewrites.invokeStatic(r, HELPER, "freeHost", "(Ljava/lang/Object;Ljava/lang/Object;)I")));
+                return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) ->
+                        Rewrites.replaceCalls(
+                                Rewrites.replaceCalls(mv, NATIVE_OPS, "mallocHost", MALLOC_HOST, 0,
+                                        r -> Rewrites.invokeStatic(r, HELPER, "mallocHost", "(Ljava/lang/Object;JI)Lorg/bytedeco/javacpp/Pointer;")),
+                                NATIVE_OPS, "freeHost", FREE_HOST, 0,
+                                r -> Rewrites.invokeStatic(r, HELPER, "freeHost", "(Ljava/lang/Object;Ljava/lang/Object;)I"))));
         }
-        reader.accept(cv, 0);
-        return writer.toByteArray();
     }
 
-    private static ClassVisitor opaqueDataBuffer(ClassWriter writer) {
+    private static ClassVisitor opaqueDataBuffer(ClassVisitor writer) {
         return new Rewrites.AddGoverned(writer, ODB) {
             @Override
             public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
@@ -132,33 +131,6 @@ public final class Nd4jBridge extends HelperBridge {
                     });
                 }
                 return mv;
-            }
-        };
-    }
-
-    private static ClassVisitor deallocator(ClassWriter writer) {
-        return new ClassVisitor(Rewrites.ASM, writer) {
-            @Override
-            public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
-                MethodVisitor mv = super.visitMethod(access, name, desc, sig, exceptions);
-                if (name.equals("deallocate") && desc.equals("()V")) {
-                    return Rewrites.atEntry(mv, 1, m -> {
-                        m.visitVarInsn(Opcodes.ALOAD, 0);
-                        m.visitFieldInsn(Opcodes.GETFIELD, DEALLOCATOR, "opaqueDataBuffer", "L" + ODB + ";");
-                        Rewrites.invokeStatic(m, HELPER, "freed", "(Ljava/lang/Object;)V");
-                    });
-                }
-                return mv;
-            }
-        };
-    }
-
-    /** Applies {@code wrap} to every method of the class. */
-    private static ClassVisitor calls(ClassWriter writer, java.util.function.UnaryOperator<MethodVisitor> wrap) {
-        return new ClassVisitor(Rewrites.ASM, writer) {
-            @Override
-            public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
-                return wrap.apply(super.visitMethod(access, name, desc, sig, exceptions));
             }
         };
     }

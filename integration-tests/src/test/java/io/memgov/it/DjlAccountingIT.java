@@ -92,15 +92,8 @@ class DjlAccountingIT {
 
     @Test
     void trainingGivesIdenticalLossesAndPlausibleFigures() throws Exception {
-        Forked plain = Forked.run(null, List.of(), Forked.examplesClassPath(), "io.memgov.examples.MlpTraining", "3", "40", "128");
         Path logFile = Forked.newLog("mlp");
-        Forked governed = Forked.run("log.file=" + logFile, List.of(), Forked.examplesClassPath(),
-                "io.memgov.examples.MlpTraining", "3", "40", "128");
-        assertEquals(0, plain.exitCode, plain.toString());
-        assertEquals(0, governed.exitCode, governed.toString());
-        List<String> plainLosses = lossLines(plain.stdout);
-        assertEquals(3, plainLosses.size(), plain.toString());
-        assertEquals(plainLosses, lossLines(governed.stdout), "losses must be bit for bit equal");
+        Forked.assertSameEpochsWithAndWithoutAgent("io.memgov.examples.MlpTraining", logFile, 3, "3", "40", "128");
 
         MemgovLog log = MemgovLog.read(logFile);
         // parameters of the MLP (64->128->128->1), float32: what the model holds between epochs at least
@@ -117,16 +110,6 @@ class DjlAccountingIT {
         // the model and trainer are closed at the end: nothing left
         assertEquals(0, num(summary, "host.used"));
         assertEquals(num(summary, "allocations"), num(summary, "releases"));
-    }
-
-    static List<String> lossLines(String stdout) {
-        List<String> out = new ArrayList<>();
-        for (String l : stdout.split("\n")) {
-            if (l.startsWith("epoch ")) {
-                out.add(l.trim());
-            }
-        }
-        return out;
     }
 
     @Test

@@ -70,6 +70,32 @@ final class Forked {
     }
 
     /**
+     * Runs a training workload without and then with the agent (logging to {@code log}) and checks
+     * that both printed the same {@code epochs} "epoch ..." lines, bit for bit.
+     */
+    static void assertSameEpochsWithAndWithoutAgent(String mainClass, Path log, int epochs, String... args)
+            throws IOException, InterruptedException {
+        Forked plain = run(null, List.of(), examplesClassPath(), mainClass, args);
+        Forked governed = run("log.file=" + log, List.of(), examplesClassPath(), mainClass, args);
+        org.junit.jupiter.api.Assertions.assertEquals(0, plain.exitCode, plain.toString());
+        org.junit.jupiter.api.Assertions.assertEquals(0, governed.exitCode, governed.toString());
+        List<String> expected = epochLines(plain.stdout);
+        org.junit.jupiter.api.Assertions.assertEquals(epochs, expected.size(), plain.toString());
+        org.junit.jupiter.api.Assertions.assertEquals(expected, epochLines(governed.stdout),
+                "every epoch's figure must be bit for bit equal with and without the agent");
+    }
+
+    static List<String> epochLines(String stdout) {
+        List<String> out = new ArrayList<>();
+        for (String l : stdout.split("\n")) {
+            if (l.startsWith("epoch ")) {
+                out.add(l.trim());
+            }
+        }
+        return out;
+    }
+
+    /**
      * A class path holding only the examples' ChildLoaderLauncher: the frameworks and the workloads
      * are then reachable only through the child class loader the launcher makes.
      */

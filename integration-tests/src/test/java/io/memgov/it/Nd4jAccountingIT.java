@@ -82,15 +82,8 @@ class Nd4jAccountingIT {
 
     @Test
     void dl4jTrainingGivesIdenticalScoresAndPlausibleFigures() throws Exception {
-        Forked plain = Forked.run(null, List.of(), Forked.examplesClassPath(), "io.memgov.examples.Dl4jTraining", "3", "30", "128");
         Path logFile = Forked.newLog("dl4j");
-        Forked governed = Forked.run("log.file=" + logFile, List.of(), Forked.examplesClassPath(),
-                "io.memgov.examples.Dl4jTraining", "3", "30", "128");
-        assertEquals(0, plain.exitCode, plain.toString());
-        assertEquals(0, governed.exitCode, governed.toString());
-        List<String> scores = DjlAccountingIT.lossLines(plain.stdout);
-        assertEquals(3, scores.size(), plain.toString());
-        assertEquals(scores, DjlAccountingIT.lossLines(governed.stdout), "scores must be bit for bit equal");
+        Forked.assertSameEpochsWithAndWithoutAgent("io.memgov.examples.Dl4jTraining", logFile, 3, "3", "30", "128");
 
         MemgovLog log = MemgovLog.read(logFile);
         long params = 4L * (64 * 128 + 128 + 128 * 128 + 128 + 128 + 1);

@@ -297,6 +297,19 @@ public final class Governor {
         }
     }
 
+    /**
+     * The storage behind {@code record} now belongs to {@code tensor} (e.g. after DJL's intern swapped
+     * handles): if it was spillable, the spill bridge now spills it through {@code tensor}.
+     */
+    public static void rekeep(Object record, Object tensor) {
+        if (record instanceof Tracked) {
+            Tracked owner = ((Tracked) record).storage;
+            if (owner.tensor != null) {
+                owner.tensor = tensor;
+            }
+        }
+    }
+
     /** A native call is about to use the storage: it is not spilled until {@link #unpin}. */
     public static void pin(Object record) {
         if (record instanceof Tracked) {

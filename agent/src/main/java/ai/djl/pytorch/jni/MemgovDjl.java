@@ -283,8 +283,13 @@ public final class MemgovDjl {
                 Governed mine = (Governed) array;
                 Governed other = (Governed) replaced;
                 Object theirs = other.memgov$tracked();
-                other.memgov$tracked(mine.memgov$tracked());
+                Object own = mine.memgov$tracked();
+                other.memgov$tracked(own);
                 mine.memgov$tracked(theirs);
+                if (SPILL) {
+                    Governor.rekeep(theirs, array);  // the storage array now holds
+                    Governor.rekeep(own, replaced);   // the storage replaced.close() is about to free
+                }
             }
         } catch (Throwable t) {
             Governor.adviceError("PtNDArray.intern", t);

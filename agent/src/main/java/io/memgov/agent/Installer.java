@@ -64,6 +64,7 @@ public final class Installer {
             return;
         }
 
+        warnIfSpillDirUnusable(config, log);
         Governor governor = new Governor(config, log);
         Governor.install(governor);
         List<String> installed = new ArrayList<>();
@@ -102,6 +103,38 @@ public final class Installer {
                 "config.file", config.configFile() == null ? "none" : config.configFile(),
                 "log.file", config.logFile(),
                 "startup.ms", (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /**
+     * With a HOST limit and on-limit=spill, spill files go to memgov.disk.dir (created on the first
+     * spill): say at start, not at the first spill, when it cannot be created or written. Spilling
+     * would then give up and allocations over the limit wait, then fail.
+     */
+    static void warnIfSpillDirUnusable(MemgovConfig config, EventLog log) {
+        if (config.hostLimit() < 0 || config.onLimit() != OnLimit.SPILL) {
+            return;
+        }
+        java.nio.file.Path dir = java.nio.file.Paths.get(config.diskDir()).toAbsolutePath();
+        java.nio.file.Path existing = dir;
+        while (existing != null && !java.nio.file.Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        String problem = null;
+        if (existing == null) {
+            problem = "has no existing parent directory";
+        } else if (!java.nio.file.Files.isDirectory(existing)) {
+            problem = existing.equals(dir) ? "is not a directory" : "is under " + existing + ", which is not a directory";
+        } else if (!java.nio.file.Files.isWritable(existing)) {
+            problem = existing.equals(dir) ? "is not writable" : "cannot be created: " + existing + " is not writable";
+        }
+        if (problem != null) {
+            String msg = "memgov: memgov.disk.dir=" + config.diskDir() + " (from " + config.sourceOf("memgov.disk.dir").label()
+                    + ") " + problem + ": tensors cannot be spilled, so allocations over memgov.host.limit will wait, then fail."
+                    + " Set memgov.disk.dir to a writable directory";
+            log.emit(LogLevel.WARN, "config-warning", "key", "memgov.disk.dir", "value", config.diskDir(),
+                    "source", config.sourceOf("memgov.disk.dir").label(), "message", msg);
+            System.err.println(msg);
+        }
     }
 
     static LogSink openSink(String target) {

@@ -63,6 +63,25 @@ class AgentBoundaryIT {
     }
 
     @Test
+    void anUnusableSpillDirectoryIsSaidAtStart() throws Exception {
+        Path logFile = Forked.newLog("bad-disk-dir");
+        Path notADir = Forked.WORK.resolve("not-a-dir-" + System.nanoTime());
+        Files.writeString(notADir, "a file");
+        Forked run = Forked.run("log.file=" + logFile + ",host.limit=1g,disk.dir=" + notADir + "/spill", List.of(),
+                Forked.examplesClassPath(), "io.memgov.examples.DjlSequences");
+        assertEquals(0, run.exitCode, run.toString());
+        String expected = "memgov: memgov.disk.dir=" + notADir + "/spill (from agent options) is under " + notADir
+                + ", which is not a directory: tensors cannot be spilled, so allocations over memgov.host.limit will"
+                + " wait, then fail. Set memgov.disk.dir to a writable directory";
+        assertTrue(run.stderr.contains(expected), run.stderr);
+        MemgovLog log = MemgovLog.read(logFile);
+        assertEquals("memgov.disk.dir", log.one("config-warning").get("key"));
+        assertEquals(expected, log.one("config-warning").get("message"));
+        log.one("start"); // governing goes on: the limit is still enforced
+        assertEquals(0, num(log.one("summary"), "host.used"));
+    }
+
+    @Test
     void configurationSourcesApplyByPrecedence() throws Exception {
         Path logFile = Forked.newLog("precedence");
         Path conf = Forked.WORK.resolve("precedence.properties");

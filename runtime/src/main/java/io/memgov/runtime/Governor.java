@@ -62,6 +62,8 @@ public final class Governor {
     private final AtomicLong restores = new AtomicLong();
     private final AtomicLong spillBytes = new AtomicLong();
     private final AtomicLong spillMicros = new AtomicLong();
+    private final AtomicLong offloads = new AtomicLong();
+    private final AtomicLong offloadBytes = new AtomicLong();
     private final AtomicLong restoreMicros = new AtomicLong();
     private final AtomicLong diskFailures = new AtomicLong();
     private final AtomicLong restoreBytes = new AtomicLong();
@@ -325,7 +327,7 @@ public final class Governor {
     /** True when memgov spills over the HOST limit: a limit is set and on-limit is spill. */
     public static boolean spillMode() {
         Governor g = current;
-        return g != null && g.host.limit() >= 0 && g.config.onLimit() == OnLimit.SPILL;
+        return g != null && (g.host.limit() >= 0 || g.config.deviceLimit() >= 0) && g.config.onLimit() == OnLimit.SPILL;
     }
 
     public static void unpin(Object record) {
@@ -344,23 +346,72 @@ public final class Governor {
 
     /** Frees {@code tier} down to {@code targetUsed} bytes by spilling the least recently used tensors. */
     private void spill(int tier, int device, long targetUsed) {
-        if (tier != Tier.HOST.ordinal()) {
-            return; // DEVICE->HOST offload needs a GPU bridge
-        }
+        boolean offload = tier == Tier.DEVICE.ordinal();
+        Budget budget = budget(tier, device);
         List<Tracked> candidates = new ArrayList<>();
         ledger.forEach(t -> {
             if (t.state == Tracked.RESIDENT && t.pins == 0 && t.tensor != null && t.refs == 1
-                    && t.tier == Tier.HOST.ordinal() && spillBridges[t.framework] != null) {
+                    && t.tier == tier && (!offload || t.device == device) && spillBridges[t.framework] != null) {
                 candidates.add(t);
             }
         });
         candidates.sort((x, y) -> Integer.compare(x.lastAccess, y.lastAccess));
         for (Tracked victim : candidates) {
-            if (host.used() <= targetUsed) {
+            if (budget.used() <= targetUsed) {
                 return;
             }
-            spillOne(victim);
+            if (offload) {
+                offloadOne(victim);
+            } else {
+                spillOne(victim);
+            }
         }
+    }
+
+    /** DEVICE→HOST: the victim's bytes are admitted on HOST (which may spill HOST→DISK), then moved. */
+    private boolean offloadOne(Tracked victim) {
+        if (!Tracked.STATE.compareAndSet(victim, Tracked.RESIDENT, Tracked.SPILLING)) {
+            return false;
+        }
+        long t0 = System.nanoTime();
+        boolean moved = false;
+        try {
+            if (!host.tryReserve(victim.bytes)) {
+                admitOverLimit(host, Tier.HOST.ordinal(), 0, victim.bytes);
+            }
+        } catch (MemgovOutOfMemoryError noRoom) {
+            victim.state = Tracked.RESIDENT; // HOST has no room either: the tensor stays on its device
+            return false;
+        }
+        try {
+            moved = victim.pins == 0 && spillBridges[victim.framework].offload(victim.tensor, victim);
+        } catch (Throwable t) {
+            error("offloading tensor " + victim.id + " to host failed; it stays on its device", t);
+        }
+        if (!moved) {
+            host.release(victim.bytes);
+            victim.state = Tracked.RESIDENT;
+            signalReleased();
+            return false;
+        }
+        device(victim.device).release(victim.bytes);
+        hostByFramework[victim.framework].forceReserve(victim.bytes);
+        if (PARENT[victim.framework] >= 0) {
+            hostByFramework[PARENT[victim.framework]].forceReserve(victim.bytes);
+        }
+        victim.state = Tracked.OFFLOADED;
+        long micros = (System.nanoTime() - t0) / 1000;
+        offloads.incrementAndGet();
+        offloadBytes.addAndGet(victim.bytes);
+        log.emit(LogLevel.DEBUG, "spill", "id", victim.id, "bytes", victim.bytes, "from", "device." + victim.device,
+                "to", "host", "micros", micros);
+        signalReleased();
+        return true;
+    }
+
+    /** True when the storage behind {@code record} was offloaded to HOST (rather than spilled to DISK). */
+    public static boolean offloaded(Object record) {
+        return record instanceof Tracked && ((Tracked) record).storage.state == Tracked.OFFLOADED;
     }
 
     private boolean spillOne(Tracked victim) {
@@ -416,32 +467,38 @@ public final class Governor {
             return false;
         }
         Tracked t = ((Tracked) record).storage;
+        int from;
         for (;;) {
-            int st = t.state;
-            if (st == Tracked.SPILLED) {
-                if (Tracked.STATE.compareAndSet(t, Tracked.SPILLED, Tracked.RESTORING)) {
+            from = t.state;
+            if (from == Tracked.SPILLED || from == Tracked.OFFLOADED) {
+                if (Tracked.STATE.compareAndSet(t, from, Tracked.RESTORING)) {
                     break;
                 }
-            } else if (st == Tracked.SPILLING || st == Tracked.RESTORING) {
+            } else if (from == Tracked.SPILLING || from == Tracked.RESTORING) {
                 Thread.onSpinWait();
                 Thread.yield();
             } else {
                 return false;
             }
         }
+        // a spilled storage comes back to HOST; an offloaded one to its device
+        Budget home = from == Tracked.OFFLOADED ? g.device(t.device) : g.host;
+        int homeTier = from == Tracked.OFFLOADED ? Tier.DEVICE.ordinal() : Tier.HOST.ordinal();
         try {
-            if (!g.host.tryReserve(t.bytes)) {
-                g.admitOverLimit(g.host, Tier.HOST.ordinal(), 0, t.bytes);
+            if (!home.tryReserve(t.bytes)) {
+                g.admitOverLimit(home, homeTier, t.device, t.bytes);
             }
         } catch (Throwable e) {
-            t.state = Tracked.SPILLED;
+            t.state = from;
             throw e;
         }
-        g.hostByFramework[t.framework].forceReserve(t.bytes);
-        if (PARENT[t.framework] >= 0) {
-            g.hostByFramework[PARENT[t.framework]].forceReserve(t.bytes);
+        if (from == Tracked.SPILLED) {
+            g.hostByFramework[t.framework].forceReserve(t.bytes);
+            if (PARENT[t.framework] >= 0) {
+                g.hostByFramework[PARENT[t.framework]].forceReserve(t.bytes);
+            }
         }
-        t.spillFile.restoreStarted = System.nanoTime();
+        t.restoreStarted = System.nanoTime();
         return true;
     }
 
@@ -456,6 +513,10 @@ public final class Governor {
     public static void endRestore(Object record, boolean ok) {
         Governor g = current;
         Tracked t = ((Tracked) record).storage;
+        if (t.spillFile == null) { // an offloaded DEVICE storage (a spilled one always has its file)
+            g.endOffloadRestore(t, ok);
+            return;
+        }
         if (!ok) {
             g.host.release(t.bytes);
             g.hostByFramework[t.framework].release(t.bytes);
@@ -471,12 +532,40 @@ public final class Governor {
         g.store.delete(file);
         t.lastAccess = g.nowMillis;
         t.state = Tracked.RESIDENT;
-        long micros = (System.nanoTime() - file.restoreStarted) / 1000;
+        long micros = (System.nanoTime() - t.restoreStarted) / 1000;
         g.restores.incrementAndGet();
         g.restoreBytes.addAndGet(t.bytes);
         g.restoreMicros.addAndGet(micros);
         g.log.emit(LogLevel.DEBUG, "restore", "id", t.id, "bytes", t.bytes, "from", "disk", "to", "host",
                 "micros", micros);
+    }
+
+    private void endOffloadRestore(Tracked t, boolean ok) {
+        if (!ok) {
+            device(t.device).release(t.bytes);
+            t.state = Tracked.OFFLOADED;
+            signalReleased();
+            return;
+        }
+        releaseHostBytes(t);
+        t.lastAccess = nowMillis;
+        t.state = Tracked.RESIDENT;
+        long micros = (System.nanoTime() - t.restoreStarted) / 1000;
+        restores.incrementAndGet();
+        restoreBytes.addAndGet(t.bytes);
+        restoreMicros.addAndGet(micros);
+        log.emit(LogLevel.DEBUG, "restore", "id", t.id, "bytes", t.bytes, "from", "host", "to", "device." + t.device,
+                "micros", micros);
+        signalReleased();
+    }
+
+    /** Gives back HOST bytes held for {@code t} (its own, or an offloaded DEVICE storage's). */
+    private void releaseHostBytes(Tracked t) {
+        host.release(t.bytes);
+        hostByFramework[t.framework].release(t.bytes);
+        if (PARENT[t.framework] >= 0) {
+            hostByFramework[PARENT[t.framework]].release(t.bytes);
+        }
     }
 
     /** Deletes every spill file (at exit). */
@@ -578,6 +667,9 @@ public final class Governor {
             SpillFile file = owner.spillFile;
             owner.spillFile = null;
             store.delete(file);
+            signalReleased();
+        } else if (st == Tracked.OFFLOADED) {
+            releaseHostBytes(owner); // its bytes are in host memory, not on its device
             signalReleased();
         } else {
             unreserve(owner);
@@ -690,6 +782,8 @@ public final class Governor {
         m.put("spill.micros", spillMicros.get());
         m.put("restore.micros", restoreMicros.get());
         m.put("disk.failures", diskFailures.get());
+        m.put("offloads", offloads.get());
+        m.put("offload.bytes", offloadBytes.get());
         m.put("live", (long) ledger.size());
         for (int i = 0; i < FRAMEWORKS.length; i++) {
             m.put("host.used." + FRAMEWORKS[i], hostByFramework[i].used());

@@ -33,6 +33,8 @@ public final class Tracked {
     volatile int pins;
     /** The framework object a spill bridge spills and restores (set only where a bridge can). */
     Object tensor;
+    /** When the current restore began (System.nanoTime), for its latency. */
+    long restoreStarted;
     /** The spill file while SPILLED. */
     volatile io.memgov.runtime.spill.SpillFile spillFile;
     /** Last use, in milliseconds since the governor started (creation until access hooks exist). */
@@ -48,6 +50,8 @@ public final class Tracked {
     public static final int SPILLING = 2;
     public static final int SPILLED = 3;
     public static final int RESTORING = 4;
+    /** A DEVICE storage whose bytes were moved to HOST (offloaded); it comes back on its next use. */
+    public static final int OFFLOADED = 5;
 
     /** A storage owner; {@code tier} is a {@link Tier} ordinal. */
     Tracked(long id, long bytes, int framework, int tier, int device) {

@@ -58,6 +58,8 @@ public final class MemgovDjl {
     static final boolean SPILL = Governor.spillMode();
     /** Shape and dtype of spilled tensors, by record, to rebuild them. */
     static final ConcurrentHashMap<Object, long[]> SPILLED_SHAPES = new ConcurrentHashMap<>();
+    /** Offloaded GPU tensors, by record: the CPU copy's handle, dtype, device type and id. */
+    static final ConcurrentHashMap<Object, long[]> OFFLOADED = new ConcurrentHashMap<>();
     static final ThreadLocal<Pins> PINS = ThreadLocal.withInitial(Pins::new);
 
     static {
@@ -128,6 +130,9 @@ public final class MemgovDjl {
 
     /** Rebuilds a spilled array's tensor from its spill file, verified bit for bit. */
     static Object restore(Spillable array, Object tracked) {
+        if (Governor.offloaded(tracked)) {
+            return restoreToDevice(array, tracked);
+        }
         if (!Governor.beginRestore(tracked)) {
             Object h = array.memgov$handle();
             if (h == SPILLED || h == null) {
@@ -163,8 +168,66 @@ public final class MemgovDjl {
         }
     }
 
+    /**
+     * Moves an offloaded GPU tensor back to its device. Written for GPU machines; this project's CI
+     * has no GPU, so this path is exercised only by the runtime's policy tests over a fake bridge.
+     */
+    static Object restoreToDevice(Spillable array, Object tracked) {
+        if (!Governor.beginRestore(tracked)) {
+            Object h = array.memgov$handle();
+            if (h == SPILLED || h == null) {
+                throw new IllegalStateException("memgov: tensor " + tracked + " is offloaded and could not be restored");
+            }
+            return h;
+        }
+        boolean ok = false;
+        try {
+            long[] saved = OFFLOADED.get(tracked); // host handle, dtype, device type, device id
+            long handle = PyTorchLibrary.LIB.torchTo(saved[0], (int) saved[1], new int[]{(int) saved[2], (int) saved[3]});
+            if (!array.memgov$casHandle(SPILLED, handle)) {
+                PyTorchLibrary.LIB.torchDeleteTensor(handle);
+                throw new IllegalStateException("memgov: the handle of offloaded tensor " + tracked + " changed while it was restored");
+            }
+            OFFLOADED.remove(tracked);
+            PyTorchLibrary.LIB.torchDeleteTensor(saved[0]);
+            ok = true;
+            return handle;
+        } finally {
+            Governor.endRestore(tracked, ok);
+        }
+    }
+
     /** Spills DJL tensors: CPU, contiguous, not requiring gradients, with no views, not in use. */
     static final class Bridge implements SpillBridge {
+        /** DEVICE→HOST: the GPU tensor is copied to a CPU tensor kept aside; its next use copies it back. */
+        @Override
+        public boolean offload(Object tensor, Object record) {
+            Spillable array = (Spillable) tensor;
+            Object old = array.memgov$swapHandle(SPILLED);
+            if (!(old instanceof Long) || old == SPILLED || (Long) old == -1L) {
+                array.memgov$casHandle(SPILLED, old);
+                return false;
+            }
+            boolean done = false;
+            try {
+                long h = (Long) old;
+                if (Governor.pinned(record) || PyTorchLibrary.LIB.torchRequiresGrad(h)) {
+                    return false;
+                }
+                int dtype = PyTorchLibrary.LIB.torchDType(h);
+                int[] device = PyTorchLibrary.LIB.torchDevice(h);
+                long host = PyTorchLibrary.LIB.torchTo(h, dtype, new int[]{PtDeviceType.toDeviceType(Device.cpu()), -1});
+                OFFLOADED.put(record, new long[]{host, dtype, device[0], device[1]});
+                PyTorchLibrary.LIB.torchDeleteTensor(h);
+                done = true;
+                return true;
+            } finally {
+                if (!done) {
+                    array.memgov$casHandle(SPILLED, old);
+                }
+            }
+        }
+
         @Override
         public SpillFile spill(Object tensor, Object record, long id, SpillStore store) throws SpillException {
             Spillable array = (Spillable) tensor;
@@ -232,7 +295,7 @@ public final class MemgovDjl {
                 }
             }
             ((Governed) array).memgov$tracked(tracked);
-            if (SPILL && !zeroCopy && parent == null && !((PtNDManager) manager).getDevice().isGpu()) {
+            if (SPILL && !zeroCopy && parent == null) {
                 Governor.keep(tracked, array); // a zero-copy tensor lives in a Java buffer: never spilled
             }
         } catch (MemgovOutOfMemoryError e) {
@@ -260,6 +323,10 @@ public final class MemgovDjl {
                 Governor.release(tracked);
                 if (SPILL) {
                     SPILLED_SHAPES.remove(tracked);
+                    long[] offloaded = OFFLOADED.remove(tracked);
+                    if (offloaded != null) {
+                        PyTorchLibrary.LIB.torchDeleteTensor(offloaded[0]); // the CPU copy of a closed GPU tensor
+                    }
                 }
             }
         } catch (Throwable t) {

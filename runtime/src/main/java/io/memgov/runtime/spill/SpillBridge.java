@@ -14,4 +14,13 @@ public interface SpillBridge {
      * check {@code Governor.pinned(record)}, and give up if it is pinned.
      */
     SpillFile spill(Object tensor, Object record, long id, SpillStore store) throws SpillException;
+
+    /**
+     * Moves the storage of a DEVICE {@code tensor} to host memory (DEVICE→HOST offload) and frees its
+     * device memory, or returns false when it cannot now; same rules as {@link #spill}. Its next use
+     * moves it back. Bridges without GPU support keep this default.
+     */
+    default boolean offload(Object tensor, Object record) {
+        return false;
+    }
 }

@@ -8,8 +8,6 @@ public final class SpillFile {
     private final long length;
     private final Path path;
     private final long size;
-    /** When a restore of this file began (System.nanoTime), for its latency; set by the governor. */
-    public volatile long restoreStarted;
 
     SpillFile(long id, long length, Path path, long size) {
         this.id = id;

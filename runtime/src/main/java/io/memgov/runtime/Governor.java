@@ -11,17 +11,16 @@ import io.memgov.runtime.spill.SpillFile;
 import io.memgov.runtime.spill.SpillStore;
 
 import java.util.ArrayList;
-import java.util.List;
-
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
- * The one memory governor of the JVM. Framework advice calls the static methods; they take and
- * return primitives and {@code Object} so that the advice, inlined into framework classes of any
- * class loader, needs nothing but this bootstrap class.
+ * The one memory governor of the JVM. The framework helpers (defined by the agent inside each
+ * framework's class loader) call the static methods; they take and return primitives and
+ * {@code Object}, so the helpers need nothing but these bootstrap classes.
  */
 public final class Governor {
     public static final int FW_DJL = 0;
@@ -36,7 +35,7 @@ public final class Governor {
     /** The installed governor, or null while the agent is not governing. */
     private static volatile Governor current;
 
-    /** Marks a view scope whose parent array is not tracked: its views count nothing. */
+    /** Marks an announced view whose parent array is not tracked: it counts nothing. */
     private static final Object UNTRACKED = new Object();
     private static final ThreadLocal<PendingView> PENDING_VIEW = ThreadLocal.withInitial(PendingView::new);
     /** How many threads have a view announced: lets every other allocation skip the thread-local. */
@@ -283,13 +282,6 @@ public final class Governor {
         if (g != null && framework >= 0 && framework < FRAMEWORKS.length) {
             g.spillBridges[framework] = bridge;
         }
-    }
-
-    /** True when arrays of {@code framework} can be spilled: a bridge is registered and HOST has a limit. */
-    public static boolean spillable(int framework) {
-        Governor g = current;
-        return g != null && g.spillBridges[framework] != null && g.host.limit() >= 0
-                && g.config.onLimit() == OnLimit.SPILL;
     }
 
     /** {@code tensor} (the framework object) is what a spill bridge spills for {@code record}. */

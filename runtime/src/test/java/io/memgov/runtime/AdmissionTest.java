@@ -372,7 +372,6 @@ class AdmissionTest {
         Object b = kept(tb);
         Object c = kept(tc);
         touchInOrder(b, c, a); // LRU order: b, c, a
-        assertTrue(Governor.spillable(DJL));
         assertTrue(Governor.spillMode());
 
         Object d = Governor.allocate(DJL, HOST, 0, 300);

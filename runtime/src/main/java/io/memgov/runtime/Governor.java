@@ -94,7 +94,7 @@ public final class Governor {
 
     // ---------------------------------------------------------------- installation
 
-    /** Makes {@code g} the governor the advice reports to. */
+    /** Makes {@code g} the governor the framework helpers report to. */
     public static void install(Governor g) {
         current = g;
     }
@@ -127,12 +127,12 @@ public final class Governor {
         return tier == Tier.DEVICE.ordinal() ? device(device) : host;
     }
 
-    // ---------------------------------------------------------------- hot path (called by advice)
+    // ---------------------------------------------------------------- hot path (called by the framework helpers)
 
     /**
      * Counts a new storage of {@code bytes} on {@code tier} (a {@link Tier} ordinal; device is the
      * GPU index for DEVICE), admitting it under the tier's limit per {@code memgov.on-limit}.
-     * Returns the record the advice keeps on the array, or null when nothing is governed.
+     * Returns the record the helper keeps on the array, or null when nothing is governed.
      *
      * @throws MemgovOutOfMemoryError when the bytes cannot be admitted; nothing was counted
      */

@@ -9,8 +9,8 @@ import java.util.jar.JarFile;
 
 /**
  * Entry point of {@code -javaagent:memgov-agent.jar[=options]}. It puts the governor's runtime on
- * the bootstrap class path (so that the helpers memgov defines in framework class loaders, whatever the loader,
- * reaches one governor), then hands over to {@link Installer}. It never breaks the application: a
+ * the bootstrap class path (so that the helpers memgov defines in framework class loaders, whatever
+ * the loader, reach one governor), then hands over to {@link Installer}. It never breaks the application: a
  * failure logs one line and leaves it running ungoverned, unless {@code memgov.strict=true}.
  *
  * <p>This class must not touch runtime classes before the bootstrap jar is appended.

@@ -30,9 +30,19 @@ public final class Checkpoints {
      * -1 when the workload cannot know (then nothing is printed).
      */
     public static void mark(String label, long expectedHostBytes) {
+        expect(label, expectedHostBytes);
+        log(label);
+    }
+
+    /** Prints what the workload holds at checkpoint {@code label} (-1: nothing printed). */
+    public static void expect(String label, long expectedHostBytes) {
         if (expectedHostBytes >= 0) {
             System.out.println("checkpoint label=" + label + " expected.host.used=" + expectedHostBytes);
         }
+    }
+
+    /** Logs checkpoint {@code label} in memgov's log, when the agent is attached. */
+    public static void log(String label) {
         if (CHECKPOINT != null) {
             try {
                 CHECKPOINT.invoke(null, label);

@@ -85,9 +85,11 @@ final class MemgovLog {
         return all.get(0);
     }
 
+    /** The last report of checkpoint {@code label} (a workload may log one again until its figures are stable). */
     Map<String, String> report(String label) {
         return events.stream().filter(e -> "report".equals(e.get("event")) && label.equals(e.get("label")))
-                .findFirst().orElseThrow(() -> new AssertionError("no report label=" + label + " in:\n" + text));
+                .reduce((first, second) -> second)
+                .orElseThrow(() -> new AssertionError("no report label=" + label + " in:\n" + text));
     }
 
     static long num(Map<String, String> event, String key) {

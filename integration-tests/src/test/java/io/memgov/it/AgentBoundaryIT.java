@@ -118,6 +118,22 @@ class AgentBoundaryIT {
     }
 
     @Test
+    void reportsComeEveryReportInterval() throws Exception {
+        Path logFile = Forked.newLog("report-interval");
+        // the wait mode holds the JVM for about 300 ms: long enough for several 50 ms reports
+        Forked run = Forked.run("log.file=" + logFile + ",report.interval=50ms,host.limit=4200k,on-limit=wait",
+                List.of(), Forked.examplesClassPath(), "io.memgov.examples.LimitWorkload", "djl", "wait-release");
+        assertEquals(0, run.exitCode, run.toString());
+        MemgovLog log = MemgovLog.read(logFile);
+        long periodic = log.all("report").stream().filter(e -> !e.containsKey("label")).count();
+        assertTrue(periodic >= 3, "expected several periodic reports: " + log.text);
+        Map<String, String> any = log.all("report").stream().filter(e -> !e.containsKey("label")).findFirst().get();
+        for (String f : DjlAccountingIT.SUMMARY_FIELDS) {
+            assertTrue(any.containsKey(f), "report lacks " + f + ": " + any);
+        }
+    }
+
+    @Test
     void disabledLoadsLogsOneLineAndTouchesNothing() throws Exception {
         Path logFile = Forked.newLog("disabled");
         Forked run = Forked.run("log.file=" + logFile + ",enabled=false", List.of(), Forked.examplesClassPath(),

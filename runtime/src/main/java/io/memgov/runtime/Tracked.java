@@ -39,9 +39,8 @@ public final class Tracked {
     volatile io.memgov.runtime.spill.SpillFile spillFile;
     /** Last use, in milliseconds since the governor started (creation until access hooks exist). */
     int lastAccess;
-    /** ledger links, guarded by the ledger stripe's lock (storage owners only). */
-    Tracked prev;
-    Tracked next;
+    /** Place in the ledger, guarded by the ledger stripe's lock (storage owners only); -1 when not in it. */
+    int slot = -1;
     byte stripe;
 
     private static final Tier[] TIERS = Tier.values();

@@ -66,6 +66,10 @@ public final class DjlSequences {
             // intern: sum takes prod's storage, its own is freed
             sum.intern(prod);
             held -= 4000;
+            if (!sum.getShape().equals(new Shape(250, 4)) || sum.getDataType() != DataType.FLOAT64) {
+                throw new IllegalStateException("after intern the array must describe its new tensor: "
+                        + sum.getShape() + " " + sum.getDataType());
+            }
             Checkpoints.mark("intern", held);
 
             // a sub-manager cascades on close

@@ -8,8 +8,11 @@ import ai.djl.ndarray.index.dim.NDIndexFixed;
 import ai.djl.ndarray.index.dim.NDIndexNull;
 import ai.djl.ndarray.index.dim.NDIndexSlice;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtDeviceType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import io.memgov.runtime.Described;
 import io.memgov.runtime.Governed;
 import io.memgov.runtime.Governor;
 import io.memgov.runtime.MemgovOutOfMemoryError;
@@ -18,7 +21,6 @@ import io.memgov.runtime.spill.SpillBridge;
 import io.memgov.runtime.spill.SpillException;
 import io.memgov.runtime.spill.SpillFile;
 import io.memgov.runtime.spill.SpillStore;
-import ai.djl.pytorch.engine.PtDeviceType;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,13 +40,13 @@ public final class MemgovDjl {
     public static final int IF_SAME_TYPE = 2;
     public static final int IF_BASIC_INDEX = 3;
 
+    private static final DataType[] TYPES = DataType.values();
     private static final int[] WIDTH;
 
     static {
-        DataType[] types = DataType.values();
-        WIDTH = new int[types.length];
-        for (int i = 0; i < types.length; i++) {
-            WIDTH[i] = Math.max(1, types[i].getNumOfBytes());
+        WIDTH = new int[TYPES.length];
+        for (int i = 0; i < TYPES.length; i++) {
+            WIDTH[i] = Math.max(1, TYPES[i].getNumOfBytes());
         }
     }
 
@@ -260,6 +262,18 @@ public final class MemgovDjl {
         }
     }
 
+    /** PtNDArray.getShape()'s first call: from the sizes read when the array was counted, else libtorch. */
+    public static Shape shape(PtNDArray array) {
+        long[] sizes = ((Object) array) instanceof Described ? ((Described) (Object) array).memgov$sizes() : null;
+        return sizes != null ? new Shape(sizes) : JniUtils.getShape(array);
+    }
+
+    /** PtNDArray.getDataType()'s first call: from the type read when the array was counted, else libtorch. */
+    public static DataType dataType(PtNDArray array) {
+        int dtype = ((Object) array) instanceof Described ? ((Described) (Object) array).memgov$dataType() : -1;
+        return dtype >= 0 && dtype < TYPES.length ? TYPES[dtype] : JniUtils.getDataType(array);
+    }
+
     /** Bytes of the tensor behind {@code handle}: elements times element width. */
     public static long bytes(long handle) {
         long[] sizes = PyTorchLibrary.LIB.torchSizes(handle);
@@ -287,12 +301,21 @@ public final class MemgovDjl {
             if (parent != null) {
                 tracked = Governor.share(parent);
             } else {
+                long[] sizes = PyTorchLibrary.LIB.torchSizes(handle);
+                int dtype = PyTorchLibrary.LIB.torchDType(handle);
+                long n = 1;
+                for (long d : sizes) {
+                    n *= d;
+                }
+                long bytes = n * (dtype >= 0 && dtype < WIDTH.length ? WIDTH[dtype] : 1);
                 Device device = ((PtNDManager) manager).getDevice();
                 if (device.isGpu()) {
-                    tracked = Governor.allocate(Governor.FW_DJL, 1, device.getDeviceId(), bytes(handle));
+                    tracked = Governor.allocate(Governor.FW_DJL, 1, device.getDeviceId(), bytes);
                 } else {
-                    tracked = Governor.allocate(Governor.FW_DJL, 0, 0, bytes(handle));
+                    tracked = Governor.allocate(Governor.FW_DJL, 0, 0, bytes);
                 }
+                // what DJL would ask libtorch for on the array's first getShape()/getDataType()
+                ((Described) array).memgov$describe(sizes, dtype);
             }
             ((Governed) array).memgov$tracked(tracked);
             if (SPILL && !zeroCopy && parent == null) {
@@ -349,6 +372,8 @@ public final class MemgovDjl {
             if (replaced instanceof Governed) {
                 Governed mine = (Governed) array;
                 Governed other = (Governed) replaced;
+                // the array takes over replaced's tensor: its cached shape and type no longer hold
+                ((Described) array).memgov$describe(null, -1);
                 Object theirs = other.memgov$tracked();
                 Object own = mine.memgov$tracked();
                 other.memgov$tracked(own);

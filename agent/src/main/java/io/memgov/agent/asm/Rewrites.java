@@ -106,6 +106,11 @@ public final class Rewrites {
         protected void addMembers() {
         }
 
+        /** A new field written straight to the class. */
+        public void visitFieldDirect(int access, String name, String desc) {
+            cv.visitField(access, name, desc, null, null).visitEnd();
+        }
+
         /** A new method written straight to the class, bypassing this visitor's own method hooks. */
         public MethodVisitor visitMethodDirect(int access, String name, String desc) {
             return cv.visitMethod(access, name, desc, null, null);

@@ -30,6 +30,9 @@ public final class DjlBridge extends HelperBridge {
     static final String IVALUE = "ai/djl/pytorch/jni/IValue";
     static final String IVALUE_UTILS = "ai/djl/pytorch/jni/IValueUtils";
     static final String SPILLABLE = "io/memgov/runtime/Spillable";
+    static final String DESCRIBED = "io/memgov/runtime/Described";
+    static final String GET_SHAPE = "(Lai/djl/pytorch/engine/PtNDArray;)Lai/djl/ndarray/types/Shape;";
+    static final String GET_DATA_TYPE = "(Lai/djl/pytorch/engine/PtNDArray;)Lai/djl/ndarray/types/DataType;";
     static final String ATOMIC_REF = "java/util/concurrent/atomic/AtomicReference";
 
     /**
@@ -146,6 +149,11 @@ public final class DjlBridge extends HelperBridge {
                         Rewrites.invokeStatic(m, HELPER, "closed", "(Ljava/lang/Object;)V");
                     });
                 }
+                // the lazy getters ask the helper, which answers from what the governor read at creation
+                mv = Rewrites.replaceCalls(Rewrites.replaceCalls(mv, JNI_UTILS, "getShape", GET_SHAPE, 0,
+                        m -> Rewrites.invokeStatic(m, HELPER, "shape", GET_SHAPE)),
+                        JNI_UTILS, "getDataType", GET_DATA_TYPE, 0,
+                        m -> Rewrites.invokeStatic(m, HELPER, "dataType", GET_DATA_TYPE));
                 if (name.equals("intern") && desc.equals(INTERN)) {
                     MethodVisitor inner = spillMode ? Rewrites.bracket(mv, access, PT_NDARRAY, desc, HELPER) : mv;
                     return Rewrites.atEntry(inner, 2, m -> {
@@ -159,12 +167,12 @@ public final class DjlBridge extends HelperBridge {
 
             @Override
             public void visit(int version, int access, String name, String sig, String superName, String[] itfs) {
+                String[] more = java.util.Arrays.copyOf(itfs, itfs.length + (spillMode ? 2 : 1));
+                more[itfs.length] = DESCRIBED;
                 if (spillMode) {
-                    String[] more = java.util.Arrays.copyOf(itfs, itfs.length + 1);
-                    more[itfs.length] = SPILLABLE;
-                    itfs = more;
+                    more[itfs.length + 1] = SPILLABLE;
                 }
-                super.visit(version, access, name, sig, superName, itfs);
+                super.visit(version, access, name, sig, superName, more);
             }
 
             @Override
@@ -172,6 +180,7 @@ public final class DjlBridge extends HelperBridge {
                 if (spillMode) {
                     addSpillMembers(this);
                 }
+                addDescribed(this);
                 // PtNDArray(PtNDManager m, long h, Object source, Object extra, int kind):
                 //     this(m, MemgovDjl.view(h, source, extra, kind))
                 MethodVisitor view = super.visitMethod(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "<init>",
@@ -190,6 +199,48 @@ public final class DjlBridge extends HelperBridge {
                 view.visitEnd();
             }
         });
+    }
+
+    /**
+     * Two fields the governor fills when it sizes a new array ({@code memgov$sizes}, and
+     * {@code memgov$dtype} holding the type's index plus one, 0 = unknown) and the Described methods
+     * over them. PtNDArray's lazy getShape()/getDataType() ask the helper, which answers from them.
+     */
+    static void addDescribed(Rewrites.AddGoverned cv) {
+        cv.visitFieldDirect(Opcodes.ACC_PRIVATE | Opcodes.ACC_SYNTHETIC | Opcodes.ACC_TRANSIENT, "memgov$sizes", "[J");
+        cv.visitFieldDirect(Opcodes.ACC_PRIVATE | Opcodes.ACC_SYNTHETIC | Opcodes.ACC_TRANSIENT, "memgov$dtype", "I");
+
+        MethodVisitor describe = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "memgov$describe", "([JI)V");
+        describe.visitCode();
+        describe.visitVarInsn(Opcodes.ALOAD, 0);
+        describe.visitVarInsn(Opcodes.ALOAD, 1);
+        describe.visitFieldInsn(Opcodes.PUTFIELD, PT_NDARRAY, "memgov$sizes", "[J");
+        describe.visitVarInsn(Opcodes.ALOAD, 0);
+        describe.visitVarInsn(Opcodes.ILOAD, 2);
+        describe.visitInsn(Opcodes.ICONST_1);
+        describe.visitInsn(Opcodes.IADD);
+        describe.visitFieldInsn(Opcodes.PUTFIELD, PT_NDARRAY, "memgov$dtype", "I");
+        describe.visitInsn(Opcodes.RETURN);
+        describe.visitMaxs(3, 3);
+        describe.visitEnd();
+
+        MethodVisitor sizes = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "memgov$sizes", "()[J");
+        sizes.visitCode();
+        sizes.visitVarInsn(Opcodes.ALOAD, 0);
+        sizes.visitFieldInsn(Opcodes.GETFIELD, PT_NDARRAY, "memgov$sizes", "[J");
+        sizes.visitInsn(Opcodes.ARETURN);
+        sizes.visitMaxs(1, 1);
+        sizes.visitEnd();
+
+        MethodVisitor dtype = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "memgov$dataType", "()I");
+        dtype.visitCode();
+        dtype.visitVarInsn(Opcodes.ALOAD, 0);
+        dtype.visitFieldInsn(Opcodes.GETFIELD, PT_NDARRAY, "memgov$dtype", "I");
+        dtype.visitInsn(Opcodes.ICONST_1);
+        dtype.visitInsn(Opcodes.ISUB);
+        dtype.visitInsn(Opcodes.IRETURN);
+        dtype.visitMaxs(2, 1);
+        dtype.visitEnd();
     }
 
     /** The Spillable accessors over NativeResource's handle, and getHandle() through the helper. */

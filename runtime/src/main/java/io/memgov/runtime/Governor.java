@@ -51,10 +51,7 @@ public final class Governor {
     private final AtomicReferenceArray<Budget> devices = new AtomicReferenceArray<>(64);
     private final Ledger ledger = new Ledger();
     private final AtomicLong ids = new AtomicLong(1);
-    // AtomicLong, not LongAdder: uncontended (the common case) an atomic add costs half a LongAdder's
-    private final AtomicLong allocations = new AtomicLong();
-    private final AtomicLong releases = new AtomicLong();
-    private final AtomicLong allocatedBytes = new AtomicLong();
+    // allocations, releases and allocated bytes are counted by the ledger, under the lock it takes anyway
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong limitHits = new AtomicLong();
     private final AtomicLong spills = new AtomicLong();
@@ -176,9 +173,7 @@ public final class Governor {
     }
 
     private void commitTracked(Tracked t) {
-        ledger.add(t);
-        allocations.incrementAndGet();
-        allocatedBytes.addAndGet(t.bytes);
+        ledger.add(t); // also counts allocations and their bytes
     }
 
     /** The reserved allocation did not happen: its bytes are given back. */
@@ -654,7 +649,6 @@ public final class Governor {
         }
         owner.tensor = null;
         ledger.remove(owner);
-        releases.incrementAndGet();
         if (st == Tracked.SPILLED) {
             SpillFile file = owner.spillFile;
             owner.spillFile = null;
@@ -731,9 +725,9 @@ public final class Governor {
         log.emit(LogLevel.INFO, "instrumented", "framework", framework, "class", className);
     }
 
-    public long allocations() { return allocations.get(); }
-    public long releases() { return releases.get(); }
-    public long allocatedBytes() { return allocatedBytes.get(); }
+    public long allocations() { return ledger.added(); }
+    public long releases() { return ledger.removed(); }
+    public long allocatedBytes() { return ledger.addedBytes(); }
     public long failures() { return failures.get(); }
     public long adviceErrors() { return adviceErrors.get(); }
 
@@ -761,8 +755,8 @@ public final class Governor {
         m.put("disk.used", disk.used());
         m.put("disk.peak", disk.peak());
         m.put("disk.limit", disk.limit());
-        m.put("allocations", allocations.get());
-        m.put("releases", releases.get());
+        m.put("allocations", ledger.added());
+        m.put("releases", ledger.removed());
         m.put("spills", spills.get());
         m.put("restores", restores.get());
         m.put("spill.bytes", spillBytes.get());
@@ -781,7 +775,7 @@ public final class Governor {
             m.put("host.used." + FRAMEWORKS[i], hostByFramework[i].used());
             m.put("host.peak." + FRAMEWORKS[i], hostByFramework[i].peak());
         }
-        m.put("allocated.bytes", allocatedBytes.get());
+        m.put("allocated.bytes", ledger.addedBytes());
         m.putAll(perDevice);
         m.put("uptime.ms", System.currentTimeMillis() - startMillis);
         return m;

@@ -37,6 +37,8 @@ public final class Ledger {
             st.slots[slot] = t;
             t.slot = slot;
             st.size++;
+            st.added++;
+            st.addedBytes += t.bytes;
         }
     }
 
@@ -51,6 +53,7 @@ public final class Ledger {
             st.free[st.freeTop++] = slot;
             t.slot = -1;
             st.size--;
+            st.removed++;
         }
     }
 
@@ -60,6 +63,39 @@ public final class Ledger {
         for (Stripe st : stripes) {
             synchronized (st) {
                 n += st.size;
+            }
+        }
+        return n;
+    }
+
+    /** Storages ever added: the governor's {@code allocations} (counted here, under the stripe lock it holds anyway). */
+    public long added() {
+        long n = 0;
+        for (Stripe st : stripes) {
+            synchronized (st) {
+                n += st.added;
+            }
+        }
+        return n;
+    }
+
+    /** Bytes of all storages ever added. */
+    public long addedBytes() {
+        long n = 0;
+        for (Stripe st : stripes) {
+            synchronized (st) {
+                n += st.addedBytes;
+            }
+        }
+        return n;
+    }
+
+    /** Storages ever removed: the governor's {@code releases}. */
+    public long removed() {
+        long n = 0;
+        for (Stripe st : stripes) {
+            synchronized (st) {
+                n += st.removed;
             }
         }
         return n;
@@ -89,5 +125,8 @@ public final class Ledger {
         int freeTop;
         int highWater;
         int size;
+        long added;
+        long addedBytes;
+        long removed;
     }
 }

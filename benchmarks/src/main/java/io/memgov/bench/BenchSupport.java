@@ -94,4 +94,34 @@ final class BenchSupport {
         }
         sb.append(line.toString().replaceAll("\\s+$", "")).append('\n');
     }
+
+    /**
+     * The command of one measured child JVM: {@code agentOptions} null runs it without the agent.
+     * Both variants pin libtorch to one thread: on a 2-core machine the JIT threads otherwise steal
+     * the second core from libtorch's parallel ops at random and swamp the comparison.
+     */
+    static List<String> childCommand(String java, Path agentJar, String agentOptions, Path examplesJar,
+                                     String mainClass, List<String> args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java);
+        cmd.add("-Dai.djl.offline=true");
+        cmd.add("-Dai.djl.pytorch.num_threads=1");
+        cmd.add("-Dai.djl.pytorch.num_interop_threads=1");
+        if (agentOptions != null) {
+            cmd.add("-javaagent:" + agentJar + "=" + agentOptions);
+        }
+        cmd.add("-cp");
+        cmd.add(examplesJar.toString());
+        cmd.add(mainClass);
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    /** Starts a child JVM from {@code root}, output and errors to {@code out}; libnd4j's OpenMP pinned to one thread too. */
+    static Process startChild(List<String> cmd, Path root, Path out) throws java.io.IOException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(root.toFile()).redirectErrorStream(true)
+                .redirectOutput(out.toFile());
+        pb.environment().put("OMP_NUM_THREADS", "1");
+        return pb.start();
+    }
 }

@@ -229,25 +229,9 @@ public final class Compare {
             Path log = agent ? Files.createTempFile("memgov-bench-", ".agent.log") : null;
             boolean keep = false;
             try {
-                List<String> cmd = new ArrayList<>();
-                cmd.add(java);
-                cmd.add("-Dai.djl.offline=true");
-                // one libtorch thread in both runs: on a 2-core machine the JIT threads otherwise steal
-                // the second core from libtorch's parallel ops at random and swamp the comparison
-                cmd.add("-Dai.djl.pytorch.num_threads=1");
-                cmd.add("-Dai.djl.pytorch.num_interop_threads=1");
-                if (agent) {
-                    cmd.add("-javaagent:" + agentJar + "=log.file=" + log);
-                }
-                cmd.add("-cp");
-                cmd.add(examplesJar.toString());
-                cmd.add(mainClass);
-                cmd.addAll(args);
-                ProcessBuilder pb = new ProcessBuilder(cmd).directory(root.toFile()).redirectErrorStream(true)
-                        .redirectOutput(out.toFile());
-                // the same for libnd4j's OpenMP threads (ND4J and DL4J workloads), in both runs
-                pb.environment().put("OMP_NUM_THREADS", "1");
-                Process p = pb.start();
+                List<String> cmd = BenchSupport.childCommand(java, agentJar, agent ? "log.file=" + log : null,
+                        examplesJar, mainClass, args);
+                Process p = BenchSupport.startChild(cmd, root, out);
                 if (!p.waitFor(RUN_TIMEOUT_MIN, TimeUnit.MINUTES)) {
                     p.destroyForcibly();
                     p.waitFor();

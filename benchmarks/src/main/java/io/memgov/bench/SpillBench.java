@@ -320,22 +320,10 @@ public final class SpillBench {
             Path disk = spillBase.resolve("run-" + (++runs));
             boolean keep = false;
             try {
-                List<String> cmd = new ArrayList<>();
-                cmd.add(java);
-                cmd.add("-Dai.djl.offline=true");
-                cmd.add("-Dai.djl.pytorch.num_threads=1");
-                cmd.add("-Dai.djl.pytorch.num_interop_threads=1");
-                if (limit != null) {
-                    cmd.add("-javaagent:" + agentJar + "=log.file=" + log + ",host.limit=" + limit + ",disk.dir=" + disk);
-                }
-                cmd.add("-cp");
-                cmd.add(examplesJar.toString());
-                cmd.add(WORKLOAD);
-                cmd.addAll(args);
-                ProcessBuilder pb = new ProcessBuilder(cmd).directory(root.toFile()).redirectErrorStream(true)
-                        .redirectOutput(out.toFile());
-                pb.environment().put("OMP_NUM_THREADS", "1");
-                Process p = pb.start();
+                List<String> cmd = BenchSupport.childCommand(java, agentJar,
+                        limit == null ? null : "log.file=" + log + ",host.limit=" + limit + ",disk.dir=" + disk,
+                        examplesJar, WORKLOAD, args);
+                Process p = BenchSupport.startChild(cmd, root, out);
                 if (!p.waitFor(RUN_TIMEOUT_MIN, TimeUnit.MINUTES)) {
                     p.destroyForcibly();
                     p.waitFor();

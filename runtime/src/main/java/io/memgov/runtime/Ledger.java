@@ -59,43 +59,30 @@ public final class Ledger {
 
     /** Number of live storages. */
     public int size() {
-        int n = 0;
-        for (Stripe st : stripes) {
-            synchronized (st) {
-                n += st.size;
-            }
-        }
-        return n;
+        return (int) sum(st -> st.size);
     }
 
     /** Storages ever added: the governor's {@code allocations} (counted here, under the stripe lock it holds anyway). */
     public long added() {
-        long n = 0;
-        for (Stripe st : stripes) {
-            synchronized (st) {
-                n += st.added;
-            }
-        }
-        return n;
+        return sum(st -> st.added);
     }
 
     /** Bytes of all storages ever added. */
     public long addedBytes() {
-        long n = 0;
-        for (Stripe st : stripes) {
-            synchronized (st) {
-                n += st.addedBytes;
-            }
-        }
-        return n;
+        return sum(st -> st.addedBytes);
     }
 
     /** Storages ever removed: the governor's {@code releases}. */
     public long removed() {
+        return sum(st -> st.removed);
+    }
+
+    /** Sums one figure over the stripes, each read under its lock. */
+    private long sum(java.util.function.ToLongFunction<Stripe> figure) {
         long n = 0;
         for (Stripe st : stripes) {
             synchronized (st) {
-                n += st.removed;
+                n += figure.applyAsLong(st);
             }
         }
         return n;

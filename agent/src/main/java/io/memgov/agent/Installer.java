@@ -147,13 +147,18 @@ public final class Installer {
         }
     }
 
+    /** A HOST (or DEVICE) limit with on-limit=spill: the bridges add the hooks spilling needs. */
+    static boolean spillMode(MemgovConfig config) {
+        return (config.hostLimit() >= 0 || config.deviceLimit() >= 0) && config.onLimit() == OnLimit.SPILL;
+    }
+
     static List<Bridge> bridgesFor(MemgovConfig config) {
         List<Bridge> bridges = new ArrayList<>();
         if (config.frameworks().contains("djl")) {
-            bridges.add(new DjlBridge((config.hostLimit() >= 0 || config.deviceLimit() >= 0) && config.onLimit() == OnLimit.SPILL));
+            bridges.add(new DjlBridge(spillMode(config)));
         }
         if (config.frameworks().contains("nd4j")) {
-            bridges.add(new Nd4jBridge());
+            bridges.add(new Nd4jBridge(spillMode(config)));
         }
         return bridges;
     }

@@ -3,6 +3,12 @@ package org.nd4j.nativeblas;
 import io.memgov.runtime.Governed;
 import io.memgov.runtime.Governor;
 import io.memgov.runtime.MemgovOutOfMemoryError;
+import io.memgov.runtime.Tracked;
+import io.memgov.runtime.spill.SpillBridge;
+import io.memgov.runtime.spill.SpillException;
+import io.memgov.runtime.spill.SpillFile;
+import io.memgov.runtime.spill.SpillStore;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.cpu.nativecpu.buffer.BaseCpuDataBuffer;
@@ -20,7 +26,316 @@ public final class MemgovNd4j {
     /** Workspace blocks by native address: they are freed by address. */
     private static final ConcurrentHashMap<Long, Object> BLOCKS = new ConcurrentHashMap<>();
 
+    /** Spill mode, fixed when the helper is defined: a HOST limit with on-limit=spill. */
+    static final boolean SPILL = Governor.spillMode();
+    /** Kept for a buffer whose memory escaped to code memgov does not see: it is never spilled. */
+    static final Object ESCAPED = new Object();
+    /** Memory memgov allocated to restore a spilled buffer into, by record: memgov frees it. */
+    static final ConcurrentHashMap<Object, Pointer> OWNED = new ConcurrentHashMap<>();
+    /** Restores of buffers that have views, by record: a view re-reads its pointer after each. */
+    static final ConcurrentHashMap<Object, Generation> VIEWS = new ConcurrentHashMap<>();
+    static final ThreadLocal<Pins> PINS = ThreadLocal.withInitial(Pins::new);
+    /** Smaller buffers (scalars, shapes, small vectors) are not worth a file: they are never spilled. */
+    static final long MIN_SPILL_BYTES = 4096;
+
+    static {
+        if (SPILL) {
+            Governor.registerSpillBridge(Governor.FW_ND4J, new Bridge());
+        }
+    }
+
     private MemgovNd4j() {
+    }
+
+    /**
+     * Added to {@code BaseCpuDataBuffer} in spill mode: its native buffer and Java pointer, read without
+     * the hooks its own accessors have.
+     */
+    public interface Buffer {
+        OpaqueDataBuffer memgov$odb();
+
+        Pointer memgov$pointer();
+    }
+
+    /** How many times a buffer with views was restored (each restore moves its memory). */
+    static final class Generation {
+        volatile int restores;
+    }
+
+    /**
+     * Kept on a view's native buffer in place of a record: the record of the buffer it views, and
+     * which restore of it the view's Java pointer and indexer were made for. libnd4j's view shares
+     * the viewed buffer's native memory, so a restore moves both; the view re-reads its pointer.
+     */
+    static final class ViewOf {
+        final Object root;
+        final Generation generation;
+        volatile int seen;
+
+        ViewOf(Object root, Generation generation) {
+            this.root = root;
+            this.generation = generation;
+            this.seen = generation.restores;
+        }
+    }
+
+    /** The buffers pinned by the ND4J methods in progress on this thread. */
+    static final class Pins {
+        int depth;
+        boolean restoring;
+        Object[] records = new Object[16];
+        int n;
+
+        boolean has(Object record) {
+            for (int i = n - 1, stop = Math.max(0, n - 8); i >= stop; i--) {
+                if (records[i] == record) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        void add(Object record) {
+            if (n == records.length) {
+                records = java.util.Arrays.copyOf(records, n * 2);
+            }
+            records[n++] = record;
+        }
+    }
+
+    /** A method of an ND4J class that hands buffer memory to native code begins (spill mode). */
+    public static void enter() {
+        PINS.get().depth++;
+    }
+
+    /** ...and ends, normally or not: when the outermost ends, its pins go. */
+    public static void exit() {
+        Pins p = PINS.get();
+        if (--p.depth <= 0) {
+            p.depth = 0;
+            for (int i = 0; i < p.n; i++) {
+                Governor.unpin(p.records[i]);
+                p.records[i] = null;
+            }
+            p.n = 0;
+        }
+    }
+
+    /** The record of a buffer's native memory: a Tracked, a ViewOf, or null. */
+    static Object record(Object buffer) {
+        if (!(buffer instanceof Buffer)) {
+            return null;
+        }
+        Object odb = ((Buffer) buffer).memgov$odb();
+        return odb instanceof Governed ? ((Governed) odb).memgov$tracked() : null;
+    }
+
+    /**
+     * Spill mode: ND4J code is about to read {@code buffer}'s pointer, indexer or native buffer. Inside
+     * a bracketed method the buffer is pinned until the outermost one ends; a spilled buffer is
+     * restored first (a failed restore throws: its memory must never be read).
+     */
+    public static void use(Object buffer) {
+        Object record;
+        ViewOf view = null;
+        try {
+            record = record(buffer);
+            if (record instanceof ViewOf) {
+                view = (ViewOf) record;
+                record = view.root;
+            } else if (!(record instanceof Tracked)) {
+                return; // untracked
+            }
+            Pins p = PINS.get();
+            if (p.restoring) {
+                return;
+            }
+            if (p.depth > 0 && !p.has(record)) {
+                Governor.pin(record);
+                p.add(record);
+            }
+            Governor.touch(record);
+        } catch (Throwable t) {
+            Governor.adviceError("ND4J buffer access", t);
+            return;
+        }
+        if (Governor.beginRestore(record)) {
+            restore(view == null ? buffer : Governor.kept(record), record);
+        }
+        if (view != null && view.seen != view.generation.restores) {
+            int now = view.generation.restores;
+            actualize(buffer);
+            view.seen = now;
+        }
+    }
+
+    /** Re-reads a buffer's pointer and indexer from its native buffer (without coming back here). */
+    static void actualize(Object buffer) {
+        Pins p = PINS.get();
+        p.restoring = true;
+        try {
+            ((BaseCpuDataBuffer) buffer).actualizePointerAndIndexer();
+        } finally {
+            p.restoring = false;
+        }
+    }
+
+    /**
+     * Spill mode: an accessor that hands out raw memory (a pointer, an indexer, an NIO buffer, the
+     * native buffer, an address) begins. Called from code that is not bracketed, the memory escapes
+     * where memgov cannot see its use: the buffer is made resident and is never spilled again.
+     */
+    public static void handout(Object buffer) {
+        Object record;
+        try {
+            if (PINS.get().depth > 1) {
+                return; // a bracketed ND4J method: the buffer is pinned until it ends
+            }
+            record = root(record(buffer));
+            if (record == null) {
+                return;
+            }
+            Governor.keep(record, ESCAPED);
+        } catch (Throwable t) {
+            Governor.adviceError("ND4J buffer access", t);
+            return;
+        }
+        use(buffer); // resident (and, for a view, its pointer current) before it is handed out
+    }
+
+    /** A {@code BaseCpuDataBuffer} constructor returns: its own detached memory (4 KiB or more) may be spilled. */
+    public static void constructed(Object buffer) {
+        try {
+            Object record = record(buffer);
+            if (record instanceof Tracked && Governor.kept(record) == null
+                    && ((Tracked) record).storageBytes() >= MIN_SPILL_BYTES
+                    && !(buffer instanceof org.nd4j.linalg.cpu.nativecpu.buffer.Utf8Buffer)) {
+                Governor.keep(record, buffer);
+            }
+        } catch (Throwable t) {
+            Governor.adviceError("BaseCpuDataBuffer.<init>", t);
+        }
+    }
+
+    /**
+     * A view of {@code underlying} is being constructed: what it views is resident and stays so. The
+     * constructor counts as a bracketed method (it reads the parent's pointer); {@link #viewDone} ends it.
+     */
+    public static void viewOf(Object underlying) {
+        enter(); // the parent it reads is restored and pinned by its reads
+    }
+
+    /** The view's constructor returns: its native buffer carries what it views. */
+    public static void viewDone(Object view, Object underlying) {
+        try {
+            Object root = root(record(underlying));
+            Object odb = view instanceof Buffer ? ((Buffer) view).memgov$odb() : null;
+            if (root != null && odb instanceof Governed && ((Governed) odb).memgov$tracked() == null) {
+                ((Governed) odb).memgov$tracked(new ViewOf(root, VIEWS.computeIfAbsent(root, k -> new Generation())));
+            }
+        } catch (Throwable t) {
+            Governor.adviceError("BaseCpuDataBuffer view", t);
+        } finally {
+            exit(); // the parent stayed pinned while the view's pointer was made from its memory
+        }
+    }
+
+    static Object root(Object record) {
+        return record instanceof ViewOf ? ((ViewOf) record).root : record instanceof Tracked ? record : null;
+    }
+
+    /** {@code CpuDeallocator}'s constructor reads the native buffer without handing it out. */
+    public static OpaqueDataBuffer odb(Object buffer) {
+        return buffer instanceof Buffer ? ((Buffer) buffer).memgov$odb()
+                : ((BaseCpuDataBuffer) buffer).getOpaqueDataBuffer();
+    }
+
+    static NativeOps nativeOps() {
+        return NativeOpsHolder.getInstance().getDeviceNativeOps();
+    }
+
+    /** Reads a spilled buffer back into memory memgov allocates, verified; ND4J then points at it. */
+    static void restore(Object buffer, Object record) {
+        boolean ok = false;
+        Pointer memory = null;
+        try {
+            Object kept = Governor.kept(record);
+            Buffer b = (Buffer) (kept instanceof Buffer ? kept : buffer);
+            long bytes = ((Tracked) record).storageBytes();
+            memory = nativeOps().mallocHost(bytes, 0);
+            if (memory == null || memory.isNull()) {
+                throw new OutOfMemoryError("memgov: cannot allocate " + bytes + " bytes to restore tensor "
+                        + ((Tracked) record).id());
+            }
+            BytePointer view = new BytePointer(memory);
+            view.capacity(bytes).limit(bytes).position(0);
+            Governor.readSpill(record, view.asByteBuffer());
+            int width = ((BaseCpuDataBuffer) b).getElementSize();
+            b.memgov$odb().setPrimaryBuffer(memory, bytes / Math.max(1, width));
+            actualize(b);
+            if (buffer != b && buffer instanceof BaseCpuDataBuffer) {
+                actualize(buffer);
+            }
+            OWNED.put(record, memory);
+            Generation views = VIEWS.get(record);
+            if (views != null) {
+                views.restores++; // one restorer at a time: the record is RESTORING
+            }
+            ok = true;
+        } catch (SpillException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        } finally {
+            if (!ok && memory != null && !memory.isNull()) {
+                nativeOps().freeHost(memory);
+            }
+            Governor.endRestore(record, ok);
+        }
+    }
+
+    /** Frees the memory memgov allocated for a restored buffer, if any. */
+    static void freeOwned(Object record) {
+        Pointer memory = OWNED.remove(record);
+        if (memory != null) {
+            nativeOps().freeHost(memory);
+        }
+    }
+
+    /**
+     * Spills ND4J buffers: detached, not a view (a view goes with what it views), not pinned, whose
+     * memory never escaped, and whose Java pointer reads the native buffer's own memory.
+     */
+    static final class Bridge implements SpillBridge {
+        @Override
+        public SpillFile spill(Object tensor, Object record, long id, SpillStore store) throws SpillException {
+            if (!(tensor instanceof Buffer)) {
+                return null; // ESCAPED, or gone
+            }
+            if (Governor.pinned(record)) {
+                return null;
+            }
+            Buffer b = (Buffer) tensor;
+            OpaqueDataBuffer odb = b.memgov$odb();
+            long bytes = ((Tracked) record).storageBytes();
+            Pointer primary = odb == null ? null : odb.primaryBuffer();
+            if (primary == null || primary.isNull() || bytes <= 0) {
+                return null;
+            }
+            Pointer javaSide = b.memgov$pointer();
+            if (javaSide != null && javaSide.address() != primary.address()) {
+                return null; // the Java side reads other memory than the native side: leave it alone
+            }
+            BytePointer data = new BytePointer(primary);
+            data.capacity(bytes).limit(bytes).position(0);
+            SpillFile file = store.write(id, data.asByteBuffer());
+            odb.setPrimaryBuffer(new Pointer(), 0); // frees libnd4j's own memory, if it owned it
+            Pointer owned = OWNED.remove(record);
+            if (owned != null) {
+                nativeOps().freeHost(owned);
+            } else if (javaSide != null) {
+                javaSide.deallocate(); // JavaCPP's copy of a Java array (no-op for a pointer that owns nothing)
+            }
+            return file;
+        }
     }
 
     /**
@@ -66,9 +381,15 @@ public final class MemgovNd4j {
             if (buffer instanceof Governed) {
                 Governed g = (Governed) buffer;
                 Object tracked = g.memgov$tracked();
-                if (tracked != null) {
+                if (tracked instanceof ViewOf) {
+                    g.memgov$tracked(null); // a view: the memory is its parent's
+                } else if (tracked != null) {
                     g.memgov$tracked(null);
                     Governor.release(tracked);
+                    if (SPILL) {
+                        VIEWS.remove(tracked);
+                        freeOwned(tracked);
+                    }
                 }
             }
         } catch (Throwable t) {
@@ -84,7 +405,7 @@ public final class MemgovNd4j {
         Governed governed = ((Object) buffer) instanceof Governed ? (Governed) (Object) buffer : null;
         Object reservation = null;
         try {
-            if (governed != null && governed.memgov$tracked() != null && dataBuffer instanceof BaseCpuDataBuffer) {
+            if (governed != null && governed.memgov$tracked() instanceof Tracked && dataBuffer instanceof BaseCpuDataBuffer) {
                 long bytes = length * ((BaseCpuDataBuffer) dataBuffer).getElementSize();
                 reservation = Governor.reserve(Governor.FW_ND4J, 0, 0, bytes);
             }
@@ -102,7 +423,13 @@ public final class MemgovNd4j {
         try {
             if (reservation != null) {
                 Object old = governed.memgov$tracked();
-                governed.memgov$tracked(Governor.commit(reservation));
+                Object now = Governor.commit(reservation);
+                governed.memgov$tracked(now);
+                if (SPILL) {
+                    // libnd4j copied the data into memory it owns; a buffer with views is left alone
+                    Governor.keep(now, VIEWS.remove(old) != null ? ESCAPED : Governor.kept(old));
+                    freeOwned(old);
+                }
                 Governor.release(old);
             }
         } catch (Throwable t) {

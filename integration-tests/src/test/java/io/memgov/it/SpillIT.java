@@ -47,6 +47,30 @@ class SpillIT {
     }
 
     @Test
+    void anNd4jWorkingSetOfFourTimesTheLimitGivesTheSameResultsBitForBit() throws Exception {
+        // ops, mmul (BLAS), getFloat/putScalar, in-place ops, dup, and views kept and used after their
+        // parents were spilled and restored
+        Forked plain = Forked.run(null, List.of(), Forked.examplesClassPath(), "io.memgov.examples.Nd4jSpillWorkload", "64", "4", "400");
+        assertEquals(0, plain.exitCode, plain.toString());
+        Path log = Forked.newLog("nd4j-spill");
+        Path spillDir = Forked.WORK.resolve("spill-nd4j-" + System.nanoTime());
+        Forked governed = Forked.run("log.file=" + log + ",host.limit=64m,disk.dir=" + spillDir, List.of(),
+                Forked.examplesClassPath(), "io.memgov.examples.Nd4jSpillWorkload", "64", "4", "400");
+        assertEquals(0, governed.exitCode, governed.toString());
+        assertEquals(digest(plain), digest(governed), "every result must equal the ungoverned run's");
+
+        MemgovLog l = MemgovLog.read(log);
+        Map<String, String> summary = l.one("summary");
+        assertTrue(num(summary, "host.peak") <= 64L << 20, "host.peak over the limit: " + summary);
+        assertTrue(num(summary, "spills") >= 64 && num(summary, "restores") >= 64, summary.toString());
+        assertTrue(num(summary, "spill.bytes") >= 64 * (4L << 20), summary.toString());
+        assertEquals(0, num(summary, "failures"));
+        assertTrue(num(summary, "host.peak.nd4j") > 32L << 20, summary.toString());
+        assertTrue(l.all("error").isEmpty(), l.text);
+        assertFalse(Files.exists(spillDir), "the spill directory is removed at exit");
+    }
+
+    @Test
     void eightThreadsSharingAndMutatingArraysUnderATightLimitSeeNoWrongValue() throws Exception {
         Path log = Forked.newLog("stress");
         Forked run = Forked.run("log.file=" + log + ",host.limit=24m", List.of(), Forked.examplesClassPath(),

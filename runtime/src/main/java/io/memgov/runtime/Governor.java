@@ -286,6 +286,11 @@ public final class Governor {
         }
     }
 
+    /** The framework object kept to spill the storage behind {@code record} (see {@link #keep}), or null. */
+    public static Object kept(Object record) {
+        return record instanceof Tracked ? ((Tracked) record).storage.tensor : null;
+    }
+
     /**
      * The storage behind {@code record} now belongs to {@code tensor} (e.g. after DJL's intern swapped
      * handles): if it was spillable, the spill bridge now spills it through {@code tensor}.

@@ -38,6 +38,46 @@ public final class Nd4jBridge extends HelperBridge {
     static final String ALLOCATE = "(JLorg/nd4j/linalg/api/buffer/DataType;Z)L" + ODB + ";";
     static final String MALLOC_HOST = "(JI)Lorg/bytedeco/javacpp/Pointer;";
     static final String FREE_HOST = "(Lorg/bytedeco/javacpp/Pointer;)I";
+    static final String BASE_BUFFER = "org/nd4j/linalg/api/buffer/BaseDataBuffer";
+    static final String LONG_BUFFER = "org/nd4j/linalg/cpu/nativecpu/buffer/LongBuffer";
+    static final String BUFFER_ITF = HELPER + "$Buffer";
+    static final String POINTER = "Lorg/bytedeco/javacpp/Pointer;";
+    /** Fields through which ND4J code reaches a buffer's memory. */
+    static final java.util.Set<String> MEMORY_FIELDS = java.util.Set.of(
+            "pointer" + POINTER, "indexer" + "Lorg/bytedeco/javacpp/indexer/Indexer;", "ptrDataBuffer" + "L" + ODB + ";");
+    /** Accessors that hand a buffer's memory out (a pointer, an indexer, an NIO buffer, an address). */
+    static final java.util.Set<String> HANDOUTS = java.util.Set.of(
+            "addressPointer()" + POINTER, "getOpaqueDataBuffer()L" + ODB + ";", "pointer()" + POINTER,
+            "indexer()Lorg/bytedeco/javacpp/indexer/Indexer;", "asNio()Ljava/nio/ByteBuffer;",
+            "asNioFloat()Ljava/nio/FloatBuffer;", "asNioDouble()Ljava/nio/DoubleBuffer;",
+            "asNioInt()Ljava/nio/IntBuffer;", "asNioLong()Ljava/nio/LongBuffer;",
+            "wrappedBuffer()Ljava/nio/ByteBuffer;", "address()J", "platformAddress()J");
+    /**
+     * Classes whose methods hand buffer memory to native code within the call (ops, BLAS, LAPACK,
+     * copies): in spill mode their methods are bracketed, and the buffers they touch stay pinned
+     * until the outermost bracketed method returns.
+     */
+    static final List<String> NATIVE_CALLERS = List.of(
+            "org/nd4j/linalg/cpu/nativecpu/ops/NativeOpExecutioner",
+            "org/nd4j/linalg/cpu/nativecpu/blas/CpuLevel1",
+            "org/nd4j/linalg/cpu/nativecpu/blas/CpuLevel2",
+            "org/nd4j/linalg/cpu/nativecpu/blas/CpuLevel3",
+            "org/nd4j/linalg/cpu/nativecpu/blas/CpuLapack",
+            "org/nd4j/linalg/cpu/nativecpu/CpuNDArrayFactory",
+            "org/nd4j/nativeblas/BaseNativeNDArrayFactory",
+            "org/nd4j/linalg/api/memory/BasicMemoryManager");
+
+    /**
+     * Spill mode (a HOST limit with on-limit=spill): the data buffer classes' reads of their memory
+     * fields go through the helper (which restores a spilled buffer and pins it), accessors that hand
+     * memory out mark it escaped when called from outside ND4J's native-calling code, and those
+     * classes' methods are bracketed so pins end when the native call's Java method ends.
+     */
+    private final boolean spillMode;
+
+    public Nd4jBridge(boolean spillMode) {
+        this.spillMode = spillMode;
+    }
 
     @Override
     public String framework() {
@@ -55,12 +95,20 @@ public final class Nd4jBridge extends HelperBridge {
         for (String s : new String[]{ODB, DEALLOCATOR, CPU_BUFFER, MEMORY_MANAGER, WORKSPACE}) {
             t.add(s.replace('/', '.'));
         }
+        if (spillMode) {
+            t.add(BASE_BUFFER.replace('/', '.'));
+            t.add(LONG_BUFFER.replace('/', '.'));
+            for (String s : NATIVE_CALLERS) {
+                t.add(s.replace('/', '.'));
+            }
+        }
         return t;
     }
 
     @Override
     protected List<String> helpers() {
-        return List.of(HELPER.replace('/', '.'));
+        String h = HELPER.replace('/', '.');
+        return List.of(h, h + "$Buffer", h + "$ViewOf", h + "$Generation", h + "$Pins", h + "$Bridge");
     }
 
     @Override
@@ -94,28 +142,168 @@ public final class Nd4jBridge extends HelperBridge {
             case ODB:
                 return Rewrites.rewrite(bytes, Nd4jBridge::opaqueDataBuffer);
             case DEALLOCATOR:
-                return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) ->
-                        !(name.equals("deallocate") && desc.equals("()V")) ? mv : Rewrites.atEntry(mv, 1, m -> {
-                            m.visitVarInsn(Opcodes.ALOAD, 0);
-                            m.visitFieldInsn(Opcodes.GETFIELD, DEALLOCATOR, "opaqueDataBuffer", "L" + ODB + ";");
-                            Rewrites.invokeStatic(m, HELPER, "freed", "(Ljava/lang/Object;)V");
-                        })));
+                return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) -> {
+                    MethodVisitor out = !spillMode ? mv : Rewrites.replaceCalls(mv, CPU_BUFFER, "getOpaqueDataBuffer",
+                            "()L" + ODB + ";", 0, r -> Rewrites.invokeStatic(r, HELPER, "odb", "(Ljava/lang/Object;)L" + ODB + ";"));
+                    return !(name.equals("deallocate") && desc.equals("()V")) ? out : Rewrites.atEntry(out, 1, m -> {
+                        m.visitVarInsn(Opcodes.ALOAD, 0);
+                        m.visitFieldInsn(Opcodes.GETFIELD, DEALLOCATOR, "opaqueDataBuffer", "L" + ODB + ";");
+                        Rewrites.invokeStatic(m, HELPER, "freed", "(Ljava/lang/Object;)V");
+                    });
+                }));
             case CPU_BUFFER:
-                return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) ->
-                        Rewrites.replaceCalls(
+                return Rewrites.rewrite(bytes, writer -> {
+                    java.util.Set<String> touching = spillMode ? touchingMemory(bytes) : java.util.Set.of();
+                    ClassVisitor methods = Rewrites.methods(writer, (access, name, desc, mv) -> {
+                        MethodVisitor out = Rewrites.replaceCalls(
                                 Rewrites.replaceCalls(mv, ODB, "expand", "(J)V", 1, r -> {
                                     r.visitVarInsn(Opcodes.ALOAD, 0);
                                     Rewrites.invokeStatic(r, HELPER, "expand", "(L" + ODB + ";JLjava/lang/Object;)V");
                                 }),
                                 ODB, "allocateDataBuffer", ALLOCATE, 0,
-                                r -> Rewrites.invokeStatic(r, HELPER, "allocateDataBuffer", ALLOCATE))));
-            default: // CpuMemoryManager, CpuWorkspace
+                                r -> Rewrites.invokeStatic(r, HELPER, "allocateDataBuffer", ALLOCATE));
+                        if (!spillMode) {
+                            return out;
+                        }
+                        if (name.equals("<init>")) {
+                            out = Rewrites.beforeReturn(out, Opcodes.RETURN, 2, m -> {
+                                m.visitVarInsn(Opcodes.ALOAD, 0);
+                                Rewrites.invokeStatic(m, HELPER, "constructed", "(Ljava/lang/Object;)V");
+                            });
+                            if (desc.equals("(Lorg/nd4j/linalg/api/buffer/DataBuffer;JJ)V")) { // a view
+                                out = Rewrites.beforeReturn(out, Opcodes.RETURN, 2, m -> {
+                                    m.visitVarInsn(Opcodes.ALOAD, 0);
+                                    m.visitVarInsn(Opcodes.ALOAD, 1);
+                                    Rewrites.invokeStatic(m, HELPER, "viewDone", "(Ljava/lang/Object;Ljava/lang/Object;)V");
+                                });
+                                out = Rewrites.atEntry(out, 1, m -> {
+                                    m.visitVarInsn(Opcodes.ALOAD, 1);
+                                    Rewrites.invokeStatic(m, HELPER, "viewOf", "(Ljava/lang/Object;)V");
+                                });
+                            }
+                        }
+                        if (name.equals("release") && desc.equals("()V")) {
+                            return out; // closing a spilled buffer must not bring it back first
+                        }
+                        return guardMemory(out, access, name, desc, CPU_BUFFER, touching);
+                    });
+                    return new BufferAccessors(methods);
+                });
+            case BASE_BUFFER:
+            case LONG_BUFFER:
+                return Rewrites.rewrite(bytes, writer -> {
+                    java.util.Set<String> touching = touchingMemory(bytes);
+                    return Rewrites.methods(writer, (access, name, desc, mv) ->
+                            guardMemory(mv, access, name, desc, internal, touching));
+                });
+            case MEMORY_MANAGER:
+            case WORKSPACE:
+                return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) -> {
+                    MethodVisitor out = Rewrites.replaceCalls(
+                            Rewrites.replaceCalls(mv, NATIVE_OPS, "mallocHost", MALLOC_HOST, 0,
+                                    r -> Rewrites.invokeStatic(r, HELPER, "mallocHost", "(Ljava/lang/Object;JI)Lorg/bytedeco/javacpp/Pointer;")),
+                            NATIVE_OPS, "freeHost", FREE_HOST, 0,
+                            r -> Rewrites.invokeStatic(r, HELPER, "freeHost", "(Ljava/lang/Object;Ljava/lang/Object;)I"));
+                    return spillMode && internal.equals(MEMORY_MANAGER) && bracketable(access, name)
+                            ? Rewrites.bracket(out, access, internal, desc, HELPER) : out;
+                }));
+            default: // a native-calling class (spill mode)
                 return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) ->
-                        Rewrites.replaceCalls(
-                                Rewrites.replaceCalls(mv, NATIVE_OPS, "mallocHost", MALLOC_HOST, 0,
-                                        r -> Rewrites.invokeStatic(r, HELPER, "mallocHost", "(Ljava/lang/Object;JI)Lorg/bytedeco/javacpp/Pointer;")),
-                                NATIVE_OPS, "freeHost", FREE_HOST, 0,
-                                r -> Rewrites.invokeStatic(r, HELPER, "freeHost", "(Ljava/lang/Object;Ljava/lang/Object;)I"))));
+                        bracketable(access, name) ? Rewrites.bracket(mv, access, internal, desc, HELPER) : mv));
+        }
+    }
+
+    static boolean bracketable(int access, String name) {
+        return !name.startsWith("<") && (access & (Opcodes.ACC_ABSTRACT | Opcodes.ACC_NATIVE)) == 0;
+    }
+
+    /** The methods ({@code name + desc}) of a class that read a buffer's memory fields. */
+    static java.util.Set<String> touchingMemory(byte[] bytes) {
+        java.util.Set<String> found = new java.util.HashSet<>();
+        new ClassReader(bytes).accept(new ClassVisitor(Rewrites.ASM) {
+            @Override
+            public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
+                String key = name + desc;
+                return new MethodVisitor(Rewrites.ASM) {
+                    @Override
+                    public void visitFieldInsn(int opcode, String owner, String field, String fieldDesc) {
+                        if (opcode == Opcodes.GETFIELD && MEMORY_FIELDS.contains(field + fieldDesc)) {
+                            found.add(key);
+                        }
+                    }
+                };
+            }
+        }, ClassReader.SKIP_DEBUG | ClassReader.SKIP_FRAMES);
+        return found;
+    }
+
+    /**
+     * Spill mode, one method of a data buffer class: each read of a memory field first calls the
+     * helper's {@code use(buffer)}; hand-out accessors call {@code handout(this)} at entry; methods
+     * that do either are bracketed.
+     */
+    static MethodVisitor guardMemory(MethodVisitor mv, int access, String name, String desc, String owner,
+                                     java.util.Set<String> touching) {
+        boolean handout = HANDOUTS.contains(name + desc) && (access & Opcodes.ACC_STATIC) == 0;
+        boolean touches = touching.contains(name + desc);
+        if (!touches && !handout) {
+            return mv;
+        }
+        MethodVisitor out = !touches ? mv : new MethodVisitor(Rewrites.ASM, mv) {
+            @Override
+            public void visitFieldInsn(int opcode, String fieldOwner, String field, String fieldDesc) {
+                if (opcode == Opcodes.GETFIELD && MEMORY_FIELDS.contains(field + fieldDesc)) {
+                    super.visitInsn(Opcodes.DUP);
+                    Rewrites.invokeStatic(getDelegate(), HELPER, "use", "(Ljava/lang/Object;)V");
+                }
+                super.visitFieldInsn(opcode, fieldOwner, field, fieldDesc);
+            }
+
+            @Override
+            public void visitMaxs(int maxStack, int maxLocals) {
+                super.visitMaxs(maxStack + 1, maxLocals);
+            }
+        };
+        if (bracketable(access, name)) {
+            out = Rewrites.bracket(out, access, owner, desc, HELPER);
+            if (handout) {
+                out = Rewrites.atEntry(out, 1, m -> {
+                    m.visitVarInsn(Opcodes.ALOAD, 0);
+                    Rewrites.invokeStatic(m, HELPER, "handout", "(Ljava/lang/Object;)V");
+                });
+            }
+        }
+        return out;
+    }
+
+    /** Spill mode: {@code BaseCpuDataBuffer} implements the helper's Buffer (raw field reads). */
+    static final class BufferAccessors extends ClassVisitor {
+        BufferAccessors(ClassVisitor next) {
+            super(Rewrites.ASM, next);
+        }
+
+        @Override
+        public void visit(int version, int access, String name, String sig, String superName, String[] itfs) {
+            String[] more = java.util.Arrays.copyOf(itfs, itfs.length + 1);
+            more[itfs.length] = BUFFER_ITF;
+            super.visit(version, access, name, sig, superName, more);
+        }
+
+        @Override
+        public void visitEnd() {
+            getter("memgov$odb", CPU_BUFFER, "ptrDataBuffer", "L" + ODB + ";");
+            getter("memgov$pointer", CPU_BUFFER, "pointer", POINTER);
+            super.visitEnd();
+        }
+
+        private void getter(String name, String owner, String field, String type) {
+            MethodVisitor m = cv.visitMethod(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, name, "()" + type, null, null);
+            m.visitCode();
+            m.visitVarInsn(Opcodes.ALOAD, 0);
+            m.visitFieldInsn(Opcodes.GETFIELD, owner, field, type);
+            m.visitInsn(Opcodes.ARETURN);
+            m.visitMaxs(1, 1);
+            m.visitEnd();
         }
     }
 

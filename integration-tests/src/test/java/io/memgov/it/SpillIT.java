@@ -84,6 +84,21 @@ class SpillIT {
     }
 
     @Test
+    void eightThreadsSharingAndMutatingNd4jArraysUnderATightLimitSeeNoWrongValue() throws Exception {
+        Path log = Forked.newLog("nd4j-stress");
+        Forked run = Forked.run("log.file=" + log + ",host.limit=24m", List.of(), Forked.examplesClassPath(),
+                "io.memgov.examples.Nd4jSpillStress", "8", "100");
+        assertEquals(0, run.exitCode, run.toString());
+        assertTrue(run.stdout.contains("stress ok"), run.toString());
+        MemgovLog l = MemgovLog.read(log);
+        Map<String, String> summary = l.one("summary");
+        assertTrue(num(summary, "spills") > 0 && num(summary, "restores") > 0, summary.toString());
+        assertTrue(num(summary, "host.peak") <= 24L << 20, summary.toString());
+        assertEquals(0, num(summary, "failures"));
+        assertTrue(l.all("error").isEmpty(), l.text);
+    }
+
+    @Test
     void aCorruptSpillFileIsAClearErrorNamingTheTensorAndTheFileNeverWrongData() throws Exception {
         Path log = Forked.newLog("corrupt");
         Path spillDir = Forked.WORK.resolve("spill-corrupt-" + System.nanoTime());

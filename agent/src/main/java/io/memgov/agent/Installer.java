@@ -150,7 +150,8 @@ public final class Installer {
     static List<Bridge> bridgesFor(MemgovConfig config) {
         List<Bridge> bridges = new ArrayList<>();
         if (config.frameworks().contains("djl")) {
-            bridges.add(new DjlBridge((config.hostLimit() >= 0 || config.deviceLimit() >= 0) && config.onLimit() == OnLimit.SPILL));
+            bridges.add(new DjlBridge((config.hostLimit() >= 0 || config.deviceLimit() >= 0) && config.onLimit() == OnLimit.SPILL,
+                    config.poolEnabled() && config.poolMax() > 0));
         }
         if (config.frameworks().contains("nd4j")) {
             bridges.add(new Nd4jBridge());

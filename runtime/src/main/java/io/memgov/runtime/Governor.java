@@ -246,7 +246,7 @@ public final class Governor {
         }
         logLimit(budget, tier, bytes, policy);
         // pooled bytes count against HOST: dropping idle buffers is the first thing a limit does
-        if (tier != Tier.DEVICE.ordinal() && trimPool(bytes) > 0 && budget.tryReserve(bytes)) {
+        if (tier != Tier.DEVICE.ordinal() && trimPool(budget.used() + bytes - limit) > 0 && budget.tryReserve(bytes)) {
             return;
         }
         // spill down to the low watermark, and at least enough for this request
@@ -283,7 +283,7 @@ public final class Governor {
                     spill(tier, device, spillTarget);
                 }
                 if (tier != Tier.DEVICE.ordinal()) {
-                    trimPool(bytes); // buffers that came back to the pool while we waited
+                    trimPool(budget.used() + bytes - limit); // buffers pooled while we waited
                 }
             }
             throw fail(budget, tier, bytes, policy, (policy == OnLimit.SPILL
@@ -802,7 +802,7 @@ public final class Governor {
 
     /** Frees idle pooled entries worth at least {@code bytes} (all if fewer); returns the bytes freed. */
     long trimPool(long bytes) {
-        if (pool == null || pool.idleBytes() == 0) {
+        if (pool == null || pool.idleBytes() == 0 || bytes <= 0) {
             return 0;
         }
         long freed = pool.trim(bytes);

@@ -152,10 +152,15 @@ public final class Installer {
         return (config.hostLimit() >= 0 || config.deviceLimit() >= 0) && config.onLimit() == OnLimit.SPILL;
     }
 
+    /** Released buffers are pooled: memgov.pool.enabled and a pool.max above 0. */
+    static boolean poolMode(MemgovConfig config) {
+        return config.poolEnabled() && config.poolMax() > 0;
+    }
+
     static List<Bridge> bridgesFor(MemgovConfig config) {
         List<Bridge> bridges = new ArrayList<>();
         if (config.frameworks().contains("djl")) {
-            bridges.add(new DjlBridge(spillMode(config)));
+            bridges.add(new DjlBridge(spillMode(config), poolMode(config)));
         }
         if (config.frameworks().contains("nd4j")) {
             bridges.add(new Nd4jBridge(spillMode(config)));

@@ -5,6 +5,8 @@ import io.memgov.runtime.config.MemgovConfig;
 import io.memgov.runtime.config.OnLimit;
 import io.memgov.runtime.config.Values;
 import io.memgov.runtime.log.EventLog;
+import io.memgov.runtime.pool.BufferPool;
+import io.memgov.runtime.pool.DirectBuffers;
 import io.memgov.runtime.spill.SpillBridge;
 import io.memgov.runtime.spill.SpillException;
 import io.memgov.runtime.spill.SpillFile;
@@ -75,6 +77,12 @@ public final class Governor {
     /** Milliseconds since start, kept by the background thread: a volatile read on the hot path. */
     private volatile int nowMillis;
     private volatile Thread background;
+    /** Reuse of released buffers (memgov.pool.*), or null when pooling is off. */
+    private final BufferPool pool;
+    /** Pool kind of direct ByteBuffers (DJL's allocateDirect). */
+    public static final int POOL_DIRECT = 0;
+    /** A pooled entry idle this long is freed. */
+    static final int POOL_IDLE_MILLIS = 5000;
 
     public Governor(MemgovConfig config, EventLog log) {
         this.config = config;
@@ -85,7 +93,16 @@ public final class Governor {
             hostByFramework[i] = new Budget("host." + FRAMEWORKS[i], Budget.NONE);
         }
         this.store = new SpillStore(java.nio.file.Paths.get(config.diskDir()), disk);
+        if (config.poolEnabled() && config.poolMax() > 0) {
+            pool = new BufferPool(config.poolMax());
+            pool.register(DirectBuffers.FREER); // POOL_DIRECT
+        } else {
+            pool = null;
+        }
     }
+
+    /** The buffer pool, or null when pooling is off. */
+    public BufferPool pool() { return pool; }
 
     public SpillStore spillStore() { return store; }
 
@@ -228,6 +245,10 @@ public final class Governor {
             throw fail(budget, tier, bytes, policy, "the request alone is larger than the limit");
         }
         logLimit(budget, tier, bytes, policy);
+        // pooled bytes count against HOST: dropping idle buffers is the first thing a limit does
+        if (tier != Tier.DEVICE.ordinal() && trimPool(budget.used() + bytes - limit) > 0 && budget.tryReserve(bytes)) {
+            return;
+        }
         // spill down to the low watermark, and at least enough for this request
         long spillTarget = Math.min((long) (limit * config.spillLowWatermark()), limit - bytes);
         if (policy == OnLimit.SPILL) {
@@ -260,6 +281,9 @@ public final class Governor {
                 }
                 if (policy == OnLimit.SPILL) {
                     spill(tier, device, spillTarget);
+                }
+                if (tier != Tier.DEVICE.ordinal()) {
+                    trimPool(budget.used() + bytes - limit); // buffers pooled while we waited
                 }
             }
             throw fail(budget, tier, bytes, policy, (policy == OnLimit.SPILL
@@ -654,6 +678,11 @@ public final class Governor {
         }
         owner.tensor = null;
         ledger.remove(owner);
+        PoolLease lease = owner.pooled;
+        if (lease != null) {
+            owner.pooled = null;
+            poolReturn(lease);
+        }
         if (st == Tracked.SPILLED) {
             SpillFile file = owner.spillFile;
             owner.spillFile = null;
@@ -714,6 +743,102 @@ public final class Governor {
         }
     }
 
+    // ---------------------------------------------------------------- buffer pool
+
+    /** True when released buffers are pooled (memgov.pool.enabled and a governor installed). */
+    public static boolean poolEnabled() {
+        Governor g = current;
+        return g != null && g.pool != null;
+    }
+
+    /**
+     * An idle pooled entry of {@code kind} (e.g. {@link #POOL_DIRECT}) and class {@code classSize}
+     * ({@link BufferPool#classSize}), or null on a miss (the caller allocates {@code classSize} bytes)
+     * or when pooling is off. Its bytes leave the pool's share of the HOST tier.
+     */
+    public static Object poolTake(int kind, long classSize) {
+        Governor g = current;
+        if (g == null || g.pool == null) {
+            return null;
+        }
+        Object e = g.pool.take(kind, classSize);
+        if (e != null) {
+            g.host.release(classSize);
+        }
+        return e;
+    }
+
+    /**
+     * The storage behind {@code record} lives in {@code entry} (of {@code kind}, class
+     * {@code classSize}): once the last array over that storage is released, the entry goes back to
+     * the pool. False when it could not be attached (no governor, pooling off, not a live storage, or
+     * one already attached): the caller leaves the entry to the GC.
+     */
+    public static boolean poolAttach(Object record, int kind, Object entry, long classSize) {
+        Governor g = current;
+        if (g == null || g.pool == null || !(record instanceof Tracked) || entry == null) {
+            return false;
+        }
+        Tracked t = (Tracked) record;
+        if (t.storage != t || t.pooled != null || t.refs <= 0 || t.state == Tracked.FREED) {
+            return false;
+        }
+        t.pooled = new PoolLease(kind, entry, classSize);
+        return true;
+    }
+
+    /** Offers an entry no storage uses back to the pool (freed when the pool does not take it). */
+    public static void poolGive(int kind, Object entry, long classSize) {
+        Governor g = current;
+        if (g != null && g.pool != null && entry != null) {
+            g.poolReturn(new PoolLease(kind, entry, classSize));
+        }
+    }
+
+    private void poolReturn(PoolLease lease) {
+        if (host.tryReserve(lease.size)) { // pooled bytes count against HOST, within its limit
+            if (pool.give(lease.kind, lease.entry, lease.size, nowMillis)) {
+                return;
+            }
+            host.release(lease.size);
+        }
+        pool.free(lease.kind, lease.entry, lease.size);
+    }
+
+    /** Frees idle pooled entries worth at least {@code bytes} (all if fewer); returns the bytes freed. */
+    long trimPool(long bytes) {
+        if (pool == null || pool.idleBytes() == 0 || bytes <= 0) {
+            return 0;
+        }
+        long freed = pool.trim(bytes);
+        if (freed > 0) {
+            host.release(freed);
+            signalReleased();
+        }
+        return freed;
+    }
+
+    void trimIdlePool() {
+        long freed = pool.trimIdle(nowMillis, POOL_IDLE_MILLIS);
+        if (freed > 0) {
+            host.release(freed);
+            signalReleased();
+        }
+    }
+
+    /** A pooled entry a storage lives in, given back when the storage goes. */
+    static final class PoolLease {
+        final int kind;
+        final Object entry;
+        final long size;
+
+        PoolLease(int kind, Object entry, long size) {
+            this.kind = kind;
+            this.entry = entry;
+            this.size = size;
+        }
+    }
+
     // ---------------------------------------------------------------- reporting
 
     public void error(String message, Throwable t) {
@@ -766,8 +891,8 @@ public final class Governor {
         m.put("restores", restores.get());
         m.put("spill.bytes", spillBytes.get());
         m.put("restore.bytes", restoreBytes.get());
-        m.put("pool.hits", 0L);
-        m.put("pool.misses", 0L);
+        m.put("pool.hits", pool == null ? 0L : pool.hits());
+        m.put("pool.misses", pool == null ? 0L : pool.misses());
         m.put("failures", failures.get());
         m.put("limit.hits", limitHits.get());
         m.put("spill.micros", spillMicros.get());
@@ -776,6 +901,8 @@ public final class Governor {
         m.put("offloads", offloads.get());
         m.put("offload.bytes", offloadBytes.get());
         m.put("live", (long) ledger.size());
+        m.put("pool.bytes", pool == null ? 0L : pool.idleBytes());
+        m.put("pool.dropped", pool == null ? 0L : pool.dropped());
         for (int i = 0; i < FRAMEWORKS.length; i++) {
             m.put("host.used." + FRAMEWORKS[i], hostByFramework[i].used());
             m.put("host.peak." + FRAMEWORKS[i], hostByFramework[i].peak());
@@ -795,12 +922,17 @@ public final class Governor {
             return;
         }
         Thread t = new Thread(() -> {
+            long nextTrim = 0;
             long nextReport = reportIntervalMillis > 0 ? System.currentTimeMillis() + reportIntervalMillis : Long.MAX_VALUE;
             try {
                 while (!Thread.currentThread().isInterrupted()) {
                     Thread.sleep(10);
                     long now = System.currentTimeMillis();
                     nowMillis = (int) (now - startMillis);
+                    if (pool != null && now >= nextTrim) {
+                        trimIdlePool();
+                        nextTrim = now + 1000;
+                    }
                     if (now >= nextReport) {
                         report();
                         nextReport = now + reportIntervalMillis;

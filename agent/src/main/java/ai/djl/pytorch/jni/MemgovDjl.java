@@ -17,12 +17,14 @@ import io.memgov.runtime.Governed;
 import io.memgov.runtime.Governor;
 import io.memgov.runtime.MemgovOutOfMemoryError;
 import io.memgov.runtime.Spillable;
+import io.memgov.runtime.pool.BufferPool;
 import io.memgov.runtime.spill.SpillBridge;
 import io.memgov.runtime.spill.SpillException;
 import io.memgov.runtime.spill.SpillFile;
 import io.memgov.runtime.spill.SpillStore;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -71,6 +73,106 @@ public final class MemgovDjl {
     }
 
     private MemgovDjl() {
+    }
+
+    // ---------------------------------------------------------------- buffer pool
+
+    /** The pooled buffer this thread's last {@link #allocateDirect} handed out, until a tensor adopts it. */
+    static final class Pending {
+        ByteBuffer block;
+        long size;
+    }
+
+    static final ThreadLocal<Pending> PENDING = ThreadLocal.withInitial(Pending::new);
+
+    /**
+     * Replaces {@code manager.allocateDirect(bytes)} where DJL copies a buffer in and makes a tensor
+     * over the copy: the same kind of buffer (direct, native order, position 0, limit and capacity
+     * {@code bytes}), but a slice of a pooled block of {@code bytes}' size class. Not zeroed: both
+     * callers overwrite all of it. The block is remembered until {@link #adopt} or {@link #rebound}
+     * ties it to the tensor's storage; a block no tensor adopts is left to the GC.
+     */
+    public static ByteBuffer allocateDirect(PtNDManager manager, int bytes) {
+        long size = BufferPool.classSize(bytes);
+        if (size < 0 || size > Integer.MAX_VALUE || !Governor.poolEnabled()) {
+            return manager.allocateDirect(bytes);
+        }
+        try {
+            ByteBuffer block = (ByteBuffer) Governor.poolTake(Governor.POOL_DIRECT, size);
+            if (block == null) {
+                block = ByteBuffer.allocateDirect((int) size);
+            }
+            ByteBuffer slice = block.duplicate();
+            slice.clear().limit(bytes);
+            slice = slice.slice().order(ByteOrder.nativeOrder());
+            Pending p = PENDING.get();
+            p.block = block;
+            p.size = size;
+            return slice;
+        } catch (Throwable t) {
+            Governor.adviceError("PtNDManager.allocateDirect", t);
+            return manager.allocateDirect(bytes);
+        }
+    }
+
+    /**
+     * After {@code JniUtils.createNdFromByteBuffer} over the buffer {@link #allocateDirect} returned:
+     * the new tensor points into the pooled block, which goes back to the pool when the last array
+     * over that storage is released.
+     */
+    public static void adopt(Object array) {
+        Pending p = PENDING.get();
+        ByteBuffer block = p.block;
+        p.block = null;
+        if (block == null) {
+            return;
+        }
+        try {
+            Object tracked = array instanceof Governed ? ((Governed) array).memgov$tracked() : null;
+            Governor.poolAttach(tracked, Governor.POOL_DIRECT, block, p.size); // not attached: left to the GC
+        } catch (Throwable t) {
+            Governor.adviceError("PtNDManager.create", t);
+        }
+    }
+
+    /**
+     * After {@code JniUtils.set(array, buffer)}: a CPU tensor now points into {@code buffer} (libtorch
+     * rebinds its storage; arrays made over the old storage before keep it). The array gets a record
+     * of its own for the new storage, tied to the pooled block when {@code pooled}; its old record is
+     * released (the old storage goes with its last array).
+     */
+    public static void rebound(Object array, boolean pooled) {
+        ByteBuffer block = null;
+        long size = 0;
+        if (pooled) {
+            Pending p = PENDING.get();
+            block = p.block;
+            size = p.size;
+            p.block = null;
+        }
+        try {
+            if (!(array instanceof Governed) || ((PtNDArray) array).getDevice().isGpu()) {
+                return; // a GPU tensor copies the buffer in; the buffer is left to the GC
+            }
+            Governed g = (Governed) array;
+            Object old = g.memgov$tracked();
+            if (old == null) {
+                return;
+            }
+            long bytes = ((io.memgov.runtime.Tracked) old).storageBytes();
+            if (SPILL) {
+                Governor.keep(old, null); // whatever still holds the old storage, it is not this array
+            }
+            g.memgov$tracked(null);
+            Governor.release(old);
+            Object fresh = Governor.allocate(Governor.FW_DJL, 0, 0, bytes);
+            g.memgov$tracked(fresh); // a zero-copy storage: never spilled
+            if (block != null) {
+                Governor.poolAttach(fresh, Governor.POOL_DIRECT, block, size);
+            }
+        } catch (Throwable t) {
+            Governor.adviceError("PtNDArray.set", t);
+        }
     }
 
     /** The arrays whose handles native calls in progress on this thread have taken. */

@@ -42,13 +42,32 @@ public final class DjlBridge extends HelperBridge {
      * IValueUtils) is bracketed, so pins end when the native call's Java method ends.
      */
     private final boolean spillMode;
+    /**
+     * Pooling (memgov.pool.enabled): the direct buffers PtNDManager.create(Buffer, Shape, DataType) and
+     * PtNDArray.set(Buffer) copy into come from the governor's pool, and go back to it with the last
+     * array over the storage that points into them.
+     */
+    private final boolean poolMode;
 
     public DjlBridge(boolean spillMode) {
+        this(spillMode, false);
+    }
+
+    public DjlBridge(boolean spillMode, boolean poolMode) {
         this.spillMode = spillMode;
+        this.poolMode = poolMode;
     }
 
     static final String PT_NDARRAY = "ai/djl/pytorch/engine/PtNDArray";
     static final String JNI_UTILS = "ai/djl/pytorch/jni/JniUtils";
+    static final String PT_NDMANAGER = "ai/djl/pytorch/engine/PtNDManager";
+    static final String ALLOCATE_DIRECT = "(I)Ljava/nio/ByteBuffer;";
+    static final String CREATE_BUFFER = "(Ljava/nio/Buffer;Lai/djl/ndarray/types/Shape;Lai/djl/ndarray/types/DataType;)L"
+            + "ai/djl/pytorch/engine/PtNDArray;";
+    static final String FROM_BYTE_BUFFER = "(Lai/djl/pytorch/engine/PtNDManager;Ljava/nio/ByteBuffer;"
+            + "Lai/djl/ndarray/types/Shape;Lai/djl/ndarray/types/DataType;Lai/djl/ndarray/types/SparseFormat;"
+            + "Lai/djl/Device;)Lai/djl/pytorch/engine/PtNDArray;";
+    static final String JNI_SET = "(Lai/djl/pytorch/engine/PtNDArray;Ljava/nio/ByteBuffer;)V";
     static final String HELPER = "ai/djl/pytorch/jni/MemgovDjl";
     static final String CTOR = "(Lai/djl/pytorch/engine/PtNDManager;J)V";
     static final String CTOR_BUFFER = "(Lai/djl/pytorch/engine/PtNDManager;JLjava/nio/ByteBuffer;)V";
@@ -82,6 +101,14 @@ public final class DjlBridge extends HelperBridge {
 
     @Override
     public List<String> targets() {
+        List<String> t = new ArrayList<>(targetsWithoutPool());
+        if (poolMode) {
+            t.add("ai.djl.pytorch.engine.PtNDManager");
+        }
+        return t;
+    }
+
+    private List<String> targetsWithoutPool() {
         return spillMode
                 ? List.of("ai.djl.pytorch.engine.PtNDArray", "ai.djl.pytorch.jni.JniUtils", "ai.djl.pytorch.jni.IValue",
                 "ai.djl.pytorch.jni.IValueUtils")
@@ -91,7 +118,7 @@ public final class DjlBridge extends HelperBridge {
     @Override
     protected List<String> helpers() {
         String h = HELPER.replace('/', '.');
-        return List.of(h, h + "$Pins", h + "$Bridge");
+        return List.of(h, h + "$Pins", h + "$Bridge", h + "$Pending");
     }
 
     @Override
@@ -120,7 +147,9 @@ public final class DjlBridge extends HelperBridge {
     protected byte[] rewrite(String internal, byte[] bytes) {
         switch (internal) {
             case PT_NDARRAY:
-                return rewritePtNDArray(bytes, spillMode);
+                return rewritePtNDArray(bytes, spillMode, poolMode);
+            case PT_NDMANAGER:
+                return rewritePtNDManager(bytes);
             case JNI_UTILS:
                 return rewriteJniUtils(bytes, spillMode);
             default:
@@ -128,11 +157,66 @@ public final class DjlBridge extends HelperBridge {
         }
     }
 
+    /** PtNDManager.create(Buffer, Shape, DataType): its copy of a non-direct input goes into a pooled buffer. */
+    static byte[] rewritePtNDManager(byte[] bytes) {
+        return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) ->
+                name.equals("create") && desc.equals(CREATE_BUFFER) ? new PoolCalls(mv) : mv));
+    }
+
+    /**
+     * In a method that copies a buffer into one of {@code PtNDManager.allocateDirect}: that buffer is
+     * taken from the pool ({@code MemgovDjl.allocateDirect}), and the tensor then made over it
+     * ({@code JniUtils.createNdFromByteBuffer}) or rebound to it ({@code JniUtils.set}) is told so
+     * ({@code MemgovDjl.adopt}/{@code rebound}): the buffer goes back to the pool with that storage.
+     */
+    static final class PoolCalls extends MethodVisitor {
+        private boolean allocated;
+
+        PoolCalls(MethodVisitor mv) {
+            super(Rewrites.ASM, mv);
+        }
+
+        @Override
+        public void visitMethodInsn(int opcode, String owner, String name, String desc, boolean itf) {
+            if (opcode == Opcodes.INVOKEVIRTUAL && owner.equals(PT_NDMANAGER) && name.equals("allocateDirect")
+                    && desc.equals(ALLOCATE_DIRECT)) {
+                // same stack: (manager, int) -> ByteBuffer
+                Rewrites.invokeStatic(getDelegate(), HELPER, "allocateDirect",
+                        "(L" + PT_NDMANAGER + ";I)Ljava/nio/ByteBuffer;");
+                allocated = true;
+                return;
+            }
+            super.visitMethodInsn(opcode, owner, name, desc, itf);
+            if (opcode == Opcodes.INVOKESTATIC && owner.equals(JNI_UTILS)) {
+                if (allocated && name.equals("createNdFromByteBuffer") && desc.equals(FROM_BYTE_BUFFER)) {
+                    getDelegate().visitInsn(Opcodes.DUP);
+                    Rewrites.invokeStatic(getDelegate(), HELPER, "adopt", "(Ljava/lang/Object;)V");
+                } else if (name.equals("set") && desc.equals(JNI_SET)) {
+                    getDelegate().visitVarInsn(Opcodes.ALOAD, 0);
+                    getDelegate().visitInsn(allocated ? Opcodes.ICONST_1 : Opcodes.ICONST_0);
+                    Rewrites.invokeStatic(getDelegate(), HELPER, "rebound", "(Ljava/lang/Object;Z)V");
+                }
+            }
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(maxStack + 2, maxLocals);
+        }
+    }
+
     static byte[] rewritePtNDArray(byte[] bytes, boolean spillMode) {
+        return rewritePtNDArray(bytes, spillMode, false);
+    }
+
+    static byte[] rewritePtNDArray(byte[] bytes, boolean spillMode, boolean poolMode) {
         return Rewrites.rewrite(bytes, writer -> new Rewrites.AddGoverned(writer, PT_NDARRAY) {
             @Override
             public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
                 MethodVisitor mv = super.visitMethod(access, name, desc, sig, exceptions);
+                if (poolMode && name.equals("set") && desc.equals("(Ljava/nio/Buffer;)V")) {
+                    mv = new PoolCalls(mv);
+                }
                 if (name.equals("<init>") && (desc.equals(CTOR) || desc.equals(CTOR_BUFFER))) {
                     boolean zeroCopy = desc.equals(CTOR_BUFFER);
                     return Rewrites.beforeReturn(mv, Opcodes.RETURN, 5, m -> {

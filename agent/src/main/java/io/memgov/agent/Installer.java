@@ -163,7 +163,7 @@ public final class Installer {
             bridges.add(new DjlBridge(spillMode(config), poolMode(config)));
         }
         if (config.frameworks().contains("nd4j")) {
-            bridges.add(new Nd4jBridge(spillMode(config)));
+            bridges.add(new Nd4jBridge(spillMode(config), poolMode(config)));
         }
         return bridges;
     }

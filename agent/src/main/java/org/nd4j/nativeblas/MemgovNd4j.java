@@ -30,8 +30,13 @@ public final class MemgovNd4j {
     static final boolean SPILL = Governor.spillMode();
     /** Kept for a buffer whose memory escaped to code memgov does not see: it is never spilled. */
     static final Object ESCAPED = new Object();
-    /** Memory memgov allocated to restore a spilled buffer into, by record: memgov frees it. */
-    static final ConcurrentHashMap<Object, Pointer> OWNED = new ConcurrentHashMap<>();
+    /**
+     * Native memory memgov owns, by record: pooled buffers' memory and restored buffers' memory. It
+     * goes back to the pool (or is freed) when the buffer is released, spilled or grown.
+     */
+    static final ConcurrentHashMap<Object, Block> OWNED = new ConcurrentHashMap<>();
+    /** The pool's kind for ND4J native blocks, or -1 when pooling is off. */
+    static final int KIND = poolKind();
     /** Restores of buffers that have views, by record: a view re-reads its pointer after each. */
     static final ConcurrentHashMap<Object, Generation> VIEWS = new ConcurrentHashMap<>();
     static final ThreadLocal<Pins> PINS = ThreadLocal.withInitial(Pins::new);
@@ -45,6 +50,133 @@ public final class MemgovNd4j {
     }
 
     private MemgovNd4j() {
+    }
+
+    private static int poolKind() {
+        try {
+            Governor g = Governor.current();
+            if (g != null && Governor.poolEnabled()) {
+                return g.pool().register((entry, bytes) -> nativeOps().freeHost((Pointer) entry));
+            }
+        } catch (Throwable t) {
+            Governor.adviceError("ND4J pool", t);
+        }
+        return -1;
+    }
+
+    /** A block of native memory memgov owns: from the pool (its class size) or allocated exactly. */
+    static final class Block {
+        final Pointer memory;
+        final long size;
+        final boolean pooled;
+
+        Block(Pointer memory, long size, boolean pooled) {
+            this.memory = memory;
+            this.size = size;
+            this.pooled = pooled;
+        }
+    }
+
+    /** Bytes allocated anew since the last GC memgov asked for, because the pool had nothing. */
+    static final java.util.concurrent.atomic.AtomicLong MISSED = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * After this many bytes of pool misses memgov asks for a GC: ND4J arrays dropped without close()
+     * are released (and their blocks pooled) only when one runs, and one may not come for a long time.
+     */
+    static final long GC_AFTER = KIND < 0 ? Long.MAX_VALUE
+            : Math.max(4L << 20, Math.min(64L << 20, Governor.current().pool().max() / 2));
+
+    /** A block of at least {@code bytes}: a pooled one when there is one, else new. Null if malloc fails. */
+    static Block takeBlock(long bytes) {
+        long size = KIND >= 0 ? io.memgov.runtime.pool.BufferPool.classSize(bytes) : -1;
+        if (size > 0) {
+            Object entry = Governor.poolTake(KIND, size);
+            if (entry != null) {
+                return new Block((Pointer) entry, size, true);
+            }
+            if (MISSED.addAndGet(size) >= GC_AFTER) {
+                MISSED.set(0);
+                Governor.requestGc();
+            }
+        }
+        long n = size > 0 ? size : bytes;
+        Pointer memory = nativeOps().mallocHost(n, 0);
+        return memory == null || memory.isNull() ? null : new Block(memory, n, size > 0);
+    }
+
+    /** Gives a block back: to the pool when it came from a size class (the pool frees what it does not keep). */
+    static void giveBlock(Block block) {
+        if (block == null) {
+            return;
+        }
+        if (block.pooled && KIND >= 0) {
+            Governor.poolGive(KIND, block.memory, block.size);
+        } else {
+            nativeOps().freeHost(block.memory);
+        }
+    }
+
+    /**
+     * Pooling on: replaces {@code OpaqueDataBuffer.allocateDataBuffer} in {@code BaseCpuDataBuffer}'s
+     * constructors that create a buffer of their own (not over a Java array): the memory is a block
+     * from memgov's pool, zeroed (as libnd4j's own allocation is), handed to libnd4j as an external
+     * buffer; it goes back to the pool when the buffer is closed or collected.
+     */
+    public static OpaqueDataBuffer allocatePooled(long numElements, DataType dataType, boolean allocateBoth) {
+        return allocatePooled(numElements, dataType, allocateBoth, true);
+    }
+
+    /**
+     * The same, zeroing the block only when {@code zero}: {@code BaseCpuDataBuffer(long length,
+     * boolean initialize)} zeroes the memory itself when {@code initialize} (every numeric type), and
+     * {@code createUninitialized} ({@code initialize=false}) must not pay for it.
+     */
+    public static OpaqueDataBuffer allocatePooled(long numElements, DataType dataType, boolean allocateBoth,
+                                                  boolean zero) {
+        long bytes = numElements * dataType.width();
+        if (KIND < 0 || allocateBoth || io.memgov.runtime.pool.BufferPool.classSize(bytes) < 0) {
+            return allocateDataBuffer(numElements, dataType, allocateBoth);
+        }
+        Object reservation = null;
+        try {
+            reservation = Governor.reserve(Governor.FW_ND4J, 0, 0, bytes);
+        } catch (MemgovOutOfMemoryError refused) {
+            throw refused;
+        } catch (Throwable t) {
+            Governor.adviceError("OpaqueDataBuffer.allocateDataBuffer", t);
+        }
+        Block block = null;
+        OpaqueDataBuffer buffer = null;
+        try {
+            block = takeBlock(bytes);
+            if (block != null) {
+                if (zero) {
+                    Pointer.memset(block.memory, 0, bytes);
+                }
+                buffer = OpaqueDataBuffer.externalizedDataBuffer(numElements, dataType, block.memory, null);
+            }
+        } catch (Throwable t) {
+            Governor.adviceError("pooled allocation", t);
+            buffer = null;
+        }
+        if (buffer == null) { // no memory from malloc, or libnd4j refused it: its own allocation decides
+            giveBlock(block);
+            Governor.cancel(reservation);
+            return allocateDataBuffer(numElements, dataType, allocateBoth);
+        }
+        try {
+            Object tracked = Governor.commit(reservation);
+            if (((Object) buffer) instanceof Governed && tracked != null) {
+                OWNED.put(tracked, block);
+                ((Governed) (Object) buffer).memgov$tracked(tracked);
+            } else {
+                Governor.release(tracked);
+                block = null; // left to the buffer: never reused
+            }
+        } catch (Throwable t) {
+            Governor.adviceError("OpaqueDataBuffer.allocateDataBuffer", t);
+        }
+        return buffer;
     }
 
     /**
@@ -257,13 +389,14 @@ public final class MemgovNd4j {
     /** Reads a spilled buffer back into memory memgov allocates, verified; ND4J then points at it. */
     static void restore(Object buffer, Object record) {
         boolean ok = false;
-        Pointer memory = null;
+        Block block = null;
         try {
             Object kept = Governor.kept(record);
             Buffer b = (Buffer) (kept instanceof Buffer ? kept : buffer);
             long bytes = ((Tracked) record).storageBytes();
-            memory = nativeOps().mallocHost(bytes, 0);
-            if (memory == null || memory.isNull()) {
+            block = takeBlock(bytes);
+            Pointer memory = block == null ? null : block.memory;
+            if (memory == null) {
                 throw new OutOfMemoryError("memgov: cannot allocate " + bytes + " bytes to restore tensor "
                         + ((Tracked) record).id());
             }
@@ -276,7 +409,7 @@ public final class MemgovNd4j {
             if (buffer != b && buffer instanceof BaseCpuDataBuffer) {
                 actualize(buffer);
             }
-            OWNED.put(record, memory);
+            OWNED.put(record, block);
             Generation views = VIEWS.get(record);
             if (views != null) {
                 views.restores++; // one restorer at a time: the record is RESTORING
@@ -285,18 +418,18 @@ public final class MemgovNd4j {
         } catch (SpillException e) {
             throw new IllegalStateException(e.getMessage(), e);
         } finally {
-            if (!ok && memory != null && !memory.isNull()) {
-                nativeOps().freeHost(memory);
+            if (!ok) {
+                giveBlock(block);
             }
             Governor.endRestore(record, ok);
         }
     }
 
-    /** Frees the memory memgov allocated for a restored buffer, if any. */
+    /** Gives back the memory memgov owns for a buffer (pooled or restored), if any. */
     static void freeOwned(Object record) {
-        Pointer memory = OWNED.remove(record);
-        if (memory != null) {
-            nativeOps().freeHost(memory);
+        Block block = OWNED.remove(record);
+        if (block != null) {
+            giveBlock(block);
         }
     }
 
@@ -328,9 +461,9 @@ public final class MemgovNd4j {
             data.capacity(bytes).limit(bytes).position(0);
             SpillFile file = store.write(id, data.asByteBuffer());
             odb.setPrimaryBuffer(new Pointer(), 0); // frees libnd4j's own memory, if it owned it
-            Pointer owned = OWNED.remove(record);
+            Block owned = OWNED.remove(record);
             if (owned != null) {
-                nativeOps().freeHost(owned);
+                giveBlock(owned);
             } else if (javaSide != null) {
                 javaSide.deallocate(); // JavaCPP's copy of a Java array (no-op for a pointer that owns nothing)
             }
@@ -386,10 +519,8 @@ public final class MemgovNd4j {
                 } else if (tracked != null) {
                     g.memgov$tracked(null);
                     Governor.release(tracked);
-                    if (SPILL) {
-                        VIEWS.remove(tracked);
-                        freeOwned(tracked);
-                    }
+                    VIEWS.remove(tracked);
+                    freeOwned(tracked);
                 }
             }
         } catch (Throwable t) {
@@ -428,8 +559,8 @@ public final class MemgovNd4j {
                 if (SPILL) {
                     // libnd4j copied the data into memory it owns; a buffer with views is left alone
                     Governor.keep(now, VIEWS.remove(old) != null ? ESCAPED : Governor.kept(old));
-                    freeOwned(old);
                 }
+                freeOwned(old);
                 Governor.release(old);
             }
         } catch (Throwable t) {

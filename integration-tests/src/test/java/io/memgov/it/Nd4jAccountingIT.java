@@ -20,6 +20,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * detached buffer bytes ({@code Nd4jCpu.Environment.getDeviceCounter(0)}), printed by the workload.
  */
 class Nd4jAccountingIT {
+    /**
+     * These tests check memgov's count against libnd4j's own counter, which sees only the memory
+     * libnd4j allocates itself: with the pool on, buffers live in memgov's pooled blocks instead.
+     */
+    static final String NO_POOL = ",pool.enabled=false";
+
     static final Pattern WORKSPACE = Pattern.compile("workspace label=(\\S+) bytes=(\\d+)");
     static final Pattern MIXED = Pattern.compile("mixed label=(\\S+) djl=(\\d+) nd4j=(\\d+)");
 
@@ -58,7 +64,7 @@ class Nd4jAccountingIT {
     @Test
     void everyCheckpointMatchesLibnd4jsOwnCounter() throws Exception {
         Path logFile = Forked.newLog("nd4j-sequences");
-        Forked run = Forked.run("log.file=" + logFile, List.of(), Forked.examplesClassPath(),
+        Forked run = Forked.run("log.file=" + logFile + NO_POOL, List.of(), Forked.examplesClassPath(),
                 "io.memgov.examples.Nd4jSequences");
         assertEquals(0, run.exitCode, run.toString());
         assertTrue(run.stdout.contains("done"), run.toString());
@@ -103,7 +109,7 @@ class Nd4jAccountingIT {
     @Test
     void djlAndNd4jInOneJvmShareOneGovernor() throws Exception {
         Path logFile = Forked.newLog("mixed");
-        Forked run = Forked.run("log.file=" + logFile, List.of(), Forked.examplesClassPath(),
+        Forked run = Forked.run("log.file=" + logFile + NO_POOL, List.of(), Forked.examplesClassPath(),
                 "io.memgov.examples.MixedWorkload");
         assertEquals(0, run.exitCode, run.toString());
         MemgovLog log = MemgovLog.read(logFile);
@@ -125,7 +131,7 @@ class Nd4jAccountingIT {
     void nd4jInAChildClassLoaderIsGovernedToo() throws Exception {
         String launcherOnly = Forked.launcherOnlyClassPath("launcher-nd4j");
         Path logFile = Forked.newLog("nd4j-child");
-        Forked run = Forked.run("log.file=" + logFile, List.of(), launcherOnly,
+        Forked run = Forked.run("log.file=" + logFile + NO_POOL, List.of(), launcherOnly,
                 "io.memgov.examples.ChildLoaderLauncher", Forked.cp(Forked.EXAMPLES, Forked.EXAMPLES_LIB),
                 "io.memgov.examples.Nd4jSequences");
         assertEquals(0, run.exitCode, run.toString());

@@ -138,4 +138,67 @@ class PoolIT {
         assertEquals(0, num(s, "failures"));
         assertTrue(l.all("error").isEmpty(), l.text);
     }
+
+    // ---------------------------------------------------------------- ND4J
+
+    static final String ND4J = "io.memgov.examples.Nd4jPoolWorkload";
+
+    static Forked nd4j(Path log, String options, String... args) throws Exception {
+        Forked run = Forked.run(log == null ? null : "log.file=" + log + (options.isEmpty() ? "" : "," + options),
+                List.of(), Forked.examplesClassPath(), ND4J, args);
+        assertEquals(0, run.exitCode, run.toString());
+        assertTrue(run.stdout.contains("done"), run.toString());
+        return run;
+    }
+
+    @Test
+    void nd4jMixedWorkloadIsBitForBitTheSameWithThePoolOnOffUnderALimitAndWithoutTheAgent() throws Exception {
+        // views, dup, mmul, concat, arrays from Java arrays, zeros, uninitialized; half closed, half left to the GC
+        String plain = crc(nd4j(null, "", "mixed", "40"));
+        Path onLog = Forked.newLog("nd4j-pool-on");
+        assertEquals(plain, crc(nd4j(onLog, "", "mixed", "40")), "pool on");
+        assertEquals(plain, crc(nd4j(Forked.newLog("nd4j-pool-off"), "pool.enabled=false", "mixed", "40")), "pool off");
+        Path limitLog = Forked.newLog("nd4j-pool-limit");
+        assertEquals(plain, crc(nd4j(limitLog, "host.limit=12m,disk.dir=" + Forked.WORK.resolve("np-" + System.nanoTime()),
+                "mixed", "40")), "pool on, spilling under a 12m limit");
+
+        Map<String, String> s = MemgovLog.read(onLog).one("summary");
+        assertTrue(num(s, "pool.hits") > 50 && num(s, "pool.misses") > 0, s.toString());
+        assertTrue(MemgovLog.read(onLog).all("error").isEmpty());
+        MemgovLog limited = MemgovLog.read(limitLog);
+        Map<String, String> sl = limited.one("summary");
+        assertTrue(num(sl, "host.peak") <= 12L << 20, "pooled, spilled and live bytes stay under the limit: " + sl);
+        assertTrue(num(sl, "spills") > 0 && num(sl, "pool.hits") > 0, sl.toString());
+        assertEquals(0, num(sl, "failures"));
+        assertTrue(limited.all("error").isEmpty(), limited.text);
+    }
+
+    @Test
+    void nd4jArraysThatMustReadAsZerosNeverSeeAReusedBlocksBytes() throws Exception {
+        Path log = Forked.newLog("nd4j-pool-zeros");
+        Forked run = nd4j(log, "", "zeros", "5");
+        // per round and size n: create(n), zeros(n), create(n/2+100)
+        long perRound = 0;
+        for (int n : new int[]{4096, 5000, 16384, 262144}) {
+            perRound += 2L * n + n / 2 + 100;
+        }
+        assertEquals(5 * perRound, figure(run, "checked"));
+        assertEquals(0, figure(run, "nonzero"), run.stdout);
+        Map<String, String> s = MemgovLog.read(log).one("summary");
+        assertTrue(num(s, "pool.hits") >= 100, "the zero arrays reused blocks that held 7s and -3s: " + s);
+    }
+
+    @Test
+    void nd4jEightThreadsCreatingAndClosingSeeNoCorruptionAndExactCounts() throws Exception {
+        Path log = Forked.newLog("nd4j-pool-threads");
+        Forked run = nd4j(log, "", "threads", "8", "150");
+        assertEquals(2400, figure(run, "creates"));
+        assertEquals(0, figure(run, "corrupt"), run.stdout);
+        assertEquals(0, figure(run, "errors"), run.stdout);
+        Map<String, String> s = MemgovLog.read(log).one("summary");
+        assertEquals(2400, num(s, "pool.hits") + num(s, "pool.misses"), "every pooled create asked the pool once: " + s);
+        assertTrue(num(s, "pool.hits") > 2000, s.toString());
+        assertEquals(num(s, "pool.bytes") + num(s, "host.used.nd4j"), num(s, "host.used"), "HOST holds the idle pool and live arrays");
+        assertTrue(MemgovLog.read(log).all("error").isEmpty());
+    }
 }

@@ -77,6 +77,10 @@ public final class Governor {
     /** Milliseconds since start, kept by the background thread: a volatile read on the hot path. */
     private volatile int nowMillis;
     private volatile Thread background;
+    /** A GC was asked for: ND4J arrays left to the GC are released only when one runs. */
+    private volatile boolean gcRequested;
+    private long lastGcMillis;
+    private final AtomicLong gcs = new AtomicLong();
     /** Reuse of released buffers (memgov.pool.*), or null when pooling is off. */
     private final BufferPool pool;
     /** Pool kind of direct ByteBuffers (DJL's allocateDirect). */
@@ -258,6 +262,9 @@ public final class Governor {
             }
         }
         if (policy == OnLimit.SPILL || policy == OnLimit.WAIT) {
+            if (hostByFramework[FW_ND4J].used() > 0) {
+                gcRequested = true; // ND4J arrays the application dropped without close() go only when a GC runs
+            }
             long deadline = System.nanoTime() + config.waitTimeoutMillis() * 1_000_000L;
             for (;;) {
                 synchronized (waitLock) {
@@ -745,6 +752,17 @@ public final class Governor {
 
     // ---------------------------------------------------------------- buffer pool
 
+    /**
+     * Asks the governor's thread to run a GC soon (at most one each 100 ms): arrays a framework
+     * releases only through the GC (ND4J's dropped without close()) come back to the pool.
+     */
+    public static void requestGc() {
+        Governor g = current;
+        if (g != null) {
+            g.gcRequested = true;
+        }
+    }
+
     /** True when released buffers are pooled (memgov.pool.enabled and a governor installed). */
     public static boolean poolEnabled() {
         Governor g = current;
@@ -902,6 +920,7 @@ public final class Governor {
         m.put("offload.bytes", offloadBytes.get());
         m.put("live", (long) ledger.size());
         m.put("pool.bytes", pool == null ? 0L : pool.idleBytes());
+        m.put("gc.requests", gcs.get());
         m.put("pool.dropped", pool == null ? 0L : pool.dropped());
         for (int i = 0; i < FRAMEWORKS.length; i++) {
             m.put("host.used." + FRAMEWORKS[i], hostByFramework[i].used());
@@ -932,6 +951,12 @@ public final class Governor {
                     if (pool != null && now >= nextTrim) {
                         trimIdlePool();
                         nextTrim = now + 1000;
+                    }
+                    if (gcRequested && now - lastGcMillis >= 100) {
+                        gcRequested = false;
+                        lastGcMillis = now;
+                        gcs.incrementAndGet();
+                        System.gc();
                     }
                     if (now >= nextReport) {
                         report();

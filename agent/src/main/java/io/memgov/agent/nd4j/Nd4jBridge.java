@@ -74,9 +74,16 @@ public final class Nd4jBridge extends HelperBridge {
      * classes' methods are bracketed so pins end when the native call's Java method ends.
      */
     private final boolean spillMode;
+    /**
+     * Pool mode (memgov.pool.enabled): buffers a data buffer allocates for itself (not those over a
+     * Java array, which libnd4j replaces at once) are blocks of memgov's pool, handed to libnd4j as
+     * external memory; {@code createUninitialized}'s are not zeroed.
+     */
+    private final boolean poolMode;
 
-    public Nd4jBridge(boolean spillMode) {
+    public Nd4jBridge(boolean spillMode, boolean poolMode) {
         this.spillMode = spillMode;
+        this.poolMode = poolMode;
     }
 
     @Override
@@ -108,7 +115,7 @@ public final class Nd4jBridge extends HelperBridge {
     @Override
     protected List<String> helpers() {
         String h = HELPER.replace('/', '.');
-        return List.of(h, h + "$Buffer", h + "$ViewOf", h + "$Generation", h + "$Pins", h + "$Bridge");
+        return List.of(h, h + "$Buffer", h + "$ViewOf", h + "$Generation", h + "$Pins", h + "$Bridge", h + "$Block");
     }
 
     @Override
@@ -160,8 +167,7 @@ public final class Nd4jBridge extends HelperBridge {
                                     r.visitVarInsn(Opcodes.ALOAD, 0);
                                     Rewrites.invokeStatic(r, HELPER, "expand", "(L" + ODB + ";JLjava/lang/Object;)V");
                                 }),
-                                ODB, "allocateDataBuffer", ALLOCATE, 0,
-                                r -> Rewrites.invokeStatic(r, HELPER, "allocateDataBuffer", ALLOCATE));
+                                ODB, "allocateDataBuffer", ALLOCATE, 1, r -> allocate(r, name, desc));
                         if (!spillMode) {
                             return out;
                         }
@@ -210,6 +216,19 @@ public final class Nd4jBridge extends HelperBridge {
             default: // a native-calling class (spill mode)
                 return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) ->
                         bracketable(access, name) ? Rewrites.bracket(mv, access, internal, desc, HELPER) : mv));
+        }
+    }
+
+    /** The helper call that replaces {@code allocateDataBuffer} in a {@code BaseCpuDataBuffer} method. */
+    private void allocate(MethodVisitor r, String name, String desc) {
+        boolean overJavaArray = desc.startsWith("([");
+        if (!poolMode || !name.equals("<init>") || overJavaArray) {
+            Rewrites.invokeStatic(r, HELPER, "allocateDataBuffer", ALLOCATE);
+        } else if (desc.equals("(JZ)V")) { // (long length, boolean initialize): it zeroes itself when asked to
+            r.visitInsn(Opcodes.ICONST_0);
+            Rewrites.invokeStatic(r, HELPER, "allocatePooled", "(JLorg/nd4j/linalg/api/buffer/DataType;ZZ)L" + ODB + ";");
+        } else {
+            Rewrites.invokeStatic(r, HELPER, "allocatePooled", ALLOCATE);
         }
     }
 

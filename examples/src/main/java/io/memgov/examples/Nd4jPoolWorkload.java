@@ -180,8 +180,8 @@ public final class Nd4jPoolWorkload {
     /**
      * The pool benchmark's loops over arrays of {@code floats} floats: {@code create} (create +
      * close), {@code uninit} (createUninitialized + close), {@code noclose} (create, one write, and
-     * dropped for the GC: the workload never calls System.gc()). Prints the mean µs per iteration of
-     * the second half (after warm-up) and the peak RSS.
+     * dropped for the GC: the workload never calls System.gc()). Prints the time of the second half
+     * (after warm-up: {@code bench.ms}, and µs per iteration) and the peak RSS ({@code rss.peak.kb}).
      */
     static void bench(String what, int iterations, int floats) {
         long t0 = 0;
@@ -204,8 +204,9 @@ public final class Nd4jPoolWorkload {
                     throw new IllegalArgumentException("unknown bench " + what);
             }
         }
-        double micros = (System.nanoTime() - t0) / 1e3 / (iterations - warm);
-        System.out.println(String.format(Locale.ROOT, "bench=%s us.per.op=%.2f", what, micros));
-        System.out.println("peak.rss.kb=" + SpillBenchWorkload.vmHwmKb());
+        long nanos = System.nanoTime() - t0;
+        System.out.println(String.format(Locale.ROOT, "bench=%s us.per.op=%.2f", what, nanos / 1e3 / (iterations - warm)));
+        System.out.println("bench.ms=" + nanos / 1_000_000);
+        System.out.println("rss.peak.kb=" + SpillBenchWorkload.vmHwmKb());
     }
 }

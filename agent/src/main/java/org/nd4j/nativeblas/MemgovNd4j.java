@@ -56,7 +56,7 @@ public final class MemgovNd4j {
         try {
             Governor g = Governor.current();
             if (g != null && Governor.poolEnabled()) {
-                return g.pool().register((entry, bytes) -> nativeOps().freeHost((Pointer) entry));
+                return Governor.poolKind((entry, bytes) -> nativeOps().freeHost((Pointer) entry));
             }
         } catch (Throwable t) {
             Governor.adviceError("ND4J pool", t);

@@ -289,8 +289,8 @@ public final class PoolWorkload {
         }
         double check = 0;
         try (NDManager m = NDManager.newBaseManager()) {
-            for (int i = 0; i < 20; i++) {
-                m.create(d).close(); // engine start-up out of the timed loop
+            for (int i = 0; i < 200; i++) {
+                m.create(d).close(); // engine start-up and the JIT's first compilations out of the timed loop
             }
             long t0 = System.nanoTime();
             for (int i = 0; i < iterations; i++) {

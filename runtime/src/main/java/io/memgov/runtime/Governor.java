@@ -770,6 +770,16 @@ public final class Governor {
     }
 
     /**
+     * Registers another kind of pooled entry (e.g. a framework's native allocations), freed by
+     * {@code freer} when the pool drops one. Returns the kind for {@link #poolTake}/{@link #poolAttach},
+     * or -1 when pooling is off.
+     */
+    public static int poolKind(BufferPool.Freer freer) {
+        Governor g = current;
+        return g == null || g.pool == null ? -1 : g.pool.register(freer);
+    }
+
+    /**
      * An idle pooled entry of {@code kind} (e.g. {@link #POOL_DIRECT}) and class {@code classSize}
      * ({@link BufferPool#classSize}), or null on a miss (the caller allocates {@code classSize} bytes)
      * or when pooling is off. Its bytes leave the pool's share of the HOST tier.

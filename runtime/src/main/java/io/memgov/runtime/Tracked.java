@@ -33,8 +33,8 @@ public final class Tracked {
     volatile int pins;
     /** The framework object a spill bridge spills and restores (set only where a bridge can). */
     Object tensor;
-    /** The pooled buffer the storage lives in, given back to the pool when the storage goes (owners only). */
-    Governor.PoolLease pooled;
+    /** The pooled buffer the storage lives in, given back to the pool when the storage goes (owners only; set rarely, read once at release). */
+    volatile Governor.PoolLease pooled;
     /** When the current restore began (System.nanoTime), for its latency. */
     long restoreStarted;
     /** The spill file while SPILLED. */

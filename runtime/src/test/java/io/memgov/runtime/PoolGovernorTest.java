@@ -193,6 +193,24 @@ class PoolGovernorTest {
         assertEquals(BufferPool.classSize(C), C);
     }
 
+    @Test
+    void anotherKindOfEntryIsPooledApartAndFreedByItsOwnFreer() {
+        govern("");
+        List<Object> freed = new CopyOnWriteArrayList<>();
+        int kind = Governor.poolKind((e, bytes) -> freed.add(e));
+        assertTrue(kind > D);
+        Object nativeBlock = new Object();
+        Object record = Governor.allocate(DJL, HOST, 0, C);
+        assertTrue(Governor.poolAttach(record, kind, nativeBlock, C));
+        Governor.release(record);
+        assertNull(Governor.poolTake(D, C), "kinds never mix");
+        assertEquals(C, snap("pool.bytes"));
+        g.trimPool(1);
+        assertEquals(List.of(nativeBlock), freed);
+        govern("pool.enabled=false");
+        assertEquals(-1, Governor.poolKind((e, bytes) -> { }));
+    }
+
     private void setNow(int millis) {
         try {
             Field f = Governor.class.getDeclaredField("nowMillis");

@@ -37,7 +37,8 @@ public final class BufferPool {
     private final LongAdder misses = new LongAdder();
     private final LongAdder dropped = new LongAdder();
     private final Freer[] freers = new Freer[MAX_KINDS];
-    private int kinds;
+    /** Kinds registered; written after their stacks, so a kind under it has its stacks. */
+    private volatile int kinds;
     /** [kind][class], created on first use. */
     private final Stack[][] stacks = new Stack[MAX_KINDS][];
 
@@ -86,7 +87,7 @@ public final class BufferPool {
      * (a miss: the caller allocates one of {@code classSize} bytes). Counts the hit or miss.
      */
     public Object take(int kind, long classSize) {
-        if (classSize < MIN_CLASS) {
+        if (classSize < MIN_CLASS || kind < 0 || kind >= kinds) {
             return null;
         }
         Object e = stacks[kind][classIndex(classSize)].pop();
@@ -104,7 +105,7 @@ public final class BufferPool {
      * cap would be exceeded): the caller keeps it, and frees it.
      */
     public boolean give(int kind, Object entry, long classSize, int nowMillis) {
-        if (entry == null || classSize < MIN_CLASS || classSize(classSize) != classSize) {
+        if (entry == null || kind < 0 || kind >= kinds || classSize < MIN_CLASS || classSize(classSize) != classSize) {
             return false;
         }
         for (;;) {

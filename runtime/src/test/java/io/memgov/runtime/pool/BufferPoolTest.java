@@ -108,6 +108,9 @@ class BufferPoolTest {
         AtomicReference<Object> freedOther = new AtomicReference<>();
         int other = p.register((e, bytes) -> freedOther.set(e));
         assertEquals(1, other);
+        assertNull(p.take(2, 64 * K), "a kind not registered");
+        assertFalse(p.give(2, new Entry(64 * K), 64 * K, 0));
+        assertEquals(0, p.misses());
         long c = 64 * K;
         Entry e = new Entry(c);
         assertTrue(p.give(other, e, c, 0));

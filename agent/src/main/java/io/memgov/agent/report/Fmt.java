@@ -37,7 +37,7 @@ final class Fmt {
 
     /** Milliseconds since the run began, as {@code +1.234 s}. */
     static String at(double ms) {
-        return String.format(Locale.ROOT, "+%.3f s", ms / 1000.0);
+        return String.format(Locale.ROOT, "%+.3f s", ms / 1000.0);
     }
 
     static String pct(double ratio) {

@@ -26,10 +26,12 @@ final class RunReport {
         this.run = run;
         this.last = run.last();
         headline();
-        tiers();
-        limits();
-        spills();
-        pool();
+        if (last != null || run.start != null) {
+            tiers();
+            limits();
+            spills();
+            pool();
+        }
         leaks();
         checkpoints();
         problems();

@@ -188,45 +188,54 @@ final class RunReport {
         sections.add(t);
     }
 
+    /**
+     * The {@code limit} events: the one a second per tier that says a limit was met (with its action
+     * and {@code not.logged}), and one with a {@code message} for every allocation refused.
+     */
     private void limits() {
-        Section t = new Section("Limits met", "tier", "limit events", "actions", "first at", "last at",
+        Section t = new Section("Limits met", "tier", "limit events", "actions", "refused", "first at", "last at",
                 "largest request");
         Map<String, List<LogEvent>> byTier = new LinkedHashMap<>();
-        List<LogEvent> fails = new ArrayList<>();
+        List<LogEvent> refusals = new ArrayList<>();
         long notLogged = 0;
         for (LogEvent e : run.all("limit")) {
             byTier.computeIfAbsent(e.fields.getOrDefault("tier", "?"), k -> new ArrayList<>()).add(e);
             notLogged += Math.max(0, e.num("not.logged", 0));
-            if ("fail".equals(e.get("action"))) {
-                fails.add(e);
+            if (e.has("message")) {
+                refusals.add(e);
             }
         }
         byTier.forEach((tier, es) -> {
             Map<String, Integer> actions = new TreeMap<>();
             long maxReq = 0;
+            int refused = 0;
             for (LogEvent e : es) {
-                actions.merge(e.fields.getOrDefault("action", "?"), 1, Integer::sum);
+                if (e.has("message")) {
+                    refused++;
+                } else {
+                    actions.merge(e.fields.getOrDefault("action", "?"), 1, Integer::sum);
+                }
                 maxReq = Math.max(maxReq, e.num("requested", 0));
             }
             StringBuilder a = new StringBuilder();
             actions.forEach((k, v) -> a.append(a.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
-            t.row(tier.toUpperCase(Locale.ROOT), String.valueOf(es.size()), a.toString(),
-                    Fmt.at(run.at(es.get(0).time)), Fmt.at(run.at(es.get(es.size() - 1).time)), Fmt.bytes(maxReq));
+            t.row(tier.toUpperCase(Locale.ROOT), String.valueOf(es.size()), a.length() == 0 ? "-" : a.toString(),
+                    String.valueOf(refused), Fmt.at(run.at(es.get(0).time)), Fmt.at(run.at(es.get(es.size() - 1).time)),
+                    Fmt.bytes(maxReq));
         });
         if (byTier.isEmpty()) {
             t.note("no limit event: no allocation met a limit");
         }
         if (last != null && last.has("limit.hits")) {
-            t.note("limit met " + fin("limit.hits") + " times in all (limit.hits); " + run.all("limit").size()
-                    + " limit events logged (at most one a second per tier), " + notLogged
-                    + " more counted in their not.logged");
+            t.note("limit met " + fin("limit.hits") + " times in all (limit.hits); "
+                    + (run.all("limit").size() - refusals.size()) + " of them logged (at most one a second per tier), "
+                    + notLogged + " more counted in their not.logged");
         }
         if (last != null && last.has("failures")) {
             t.note("failures: " + fin("failures") + " allocations refused (OutOfMemoryError)");
         }
-        for (LogEvent f : fails) {
-            t.note("refused at " + Fmt.at(run.at(f.time)) + ": " + f.fields.getOrDefault("message",
-                    "requested " + f.get("requested") + ", used " + f.get("used") + ", limit " + f.get("limit")));
+        for (LogEvent f : refusals) {
+            t.note("refused at " + Fmt.at(run.at(f.time)) + ": " + f.get("message"));
         }
         sections.add(t);
     }

@@ -228,8 +228,8 @@ final class RunReport {
         }
         if (last != null && last.has("limit.hits")) {
             t.note("limit met " + fin("limit.hits") + " times in all (limit.hits); "
-                    + (run.all("limit").size() - refusals.size()) + " of them logged (at most one a second per tier), "
-                    + notLogged + " more counted in their not.logged");
+                    + (run.all("limit").size() - refusals.size()) + " logged (at most one a second per tier; "
+                    + notLogged + " not logged before them, counted in their not.logged)");
         }
         if (last != null && last.has("failures")) {
             t.note("failures: " + fin("failures") + " allocations refused (OutOfMemoryError)");
@@ -348,7 +348,7 @@ final class RunReport {
             long m = Math.max(0, fin("pool.misses"));
             t.row(String.valueOf(h), String.valueOf(m), h + m == 0 ? "n/a" : Fmt.pct((double) h / (h + m)));
             if (h + m == 0) {
-                t.note("the pool was not used (pool.enabled, or no allocation it serves)");
+                t.note("no pool hit or miss: the pool was off or served nothing");
             }
             for (Map.Entry<String, String> f : last.fields.entrySet()) {
                 if (f.getKey().startsWith("pool.") && !f.getKey().equals("pool.hits") && !f.getKey().equals("pool.misses")) {

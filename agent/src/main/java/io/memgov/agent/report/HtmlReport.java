@@ -19,6 +19,9 @@ final class HtmlReport {
     static final int RIGHT = 24;
     static final int TOP = 22;
     static final int BOTTOM = 34;
+    /** Spill events drawn one tick each up to this many per chart; more are drawn as {@link #BINS} bars. */
+    static final int MAX_TICKS = 2000;
+    static final int BINS = 200;
 
     static String render(LogReader.ParsedLog log, List<RunReport> runs) {
         StringBuilder b = new StringBuilder(64 * 1024);
@@ -43,7 +46,7 @@ final class HtmlReport {
                 .append("vertical-align:middle;margin-right:5px}\n")
                 .append("</style></head><body>\n");
         b.append("<h1>memgov report</h1>\n<p class=\"meta\">").append(esc(log.file.toString())).append(" (")
-                .append(esc(log.format())).append(" format, ").append(log.events.size()).append(" events in ")
+                .append(esc(log.format())).append(" format, ").append(log.events()).append(" events in ")
                 .append(log.lines).append(" lines")
                 .append(log.otherLines > 0 ? ", " + log.otherLines + " other lines skipped" : "")
                 .append(runs.size() > 1 ? ", " + runs.size() + " runs" : "").append(")</p>\n");
@@ -129,9 +132,13 @@ final class HtmlReport {
             tMax = Math.max(tMax, s.t);
         }
         for (LogEvent e : r.run.events) {
-            if (e.time != null && (e.name.equals("spill") || e.name.equals("limit"))) {
+            if (e.time != null && e.name.equals("limit")) {
                 tMax = Math.max(tMax, r.run.at(e.time));
             }
+        }
+        Moves sp = r.run.spills;
+        if (sp.count > 0 && sp.time((int) sp.count - 1) != null) {
+            tMax = Math.max(tMax, r.run.at(sp.time((int) sp.count - 1)));
         }
         int charts = 0;
         for (String tier : RunReport.TIERS) {
@@ -232,24 +239,63 @@ final class HtmlReport {
         int marks = 0;
         double base = TOP + ph;
         for (LogEvent e : r.run.events) {
-            if (e.time == null) {
-                continue;
-            }
-            if (e.name.equals("spill") && tierOf(e.get("from")).equals(tier)) {
-                double xx = x.applyAsDouble(r.run.at(e.time));
-                b.append("<line class=\"spill\" x1=\"").append(f(xx)).append("\" x2=\"").append(f(xx))
-                        .append("\" y1=\"").append(f(base)).append("\" y2=\"").append(f(base - 12)).append("\"><title>spill id ")
-                        .append(esc(e.fields.getOrDefault("id", "?"))).append(", ").append(esc(Fmt.bytes(e.num("bytes", 0))))
-                        .append(' ').append(esc(e.fields.getOrDefault("from", "?"))).append("->")
-                        .append(esc(e.fields.getOrDefault("to", "?"))).append(", ").append(e.num("micros", 0))
-                        .append(" us at ").append(Fmt.at(r.run.at(e.time))).append("</title></line>\n");
-                marks++;
-            } else if (e.name.equals("limit") && tier.equalsIgnoreCase(e.fields.getOrDefault("tier", ""))) {
+            if (e.time != null && e.name.equals("limit") && tier.equalsIgnoreCase(e.fields.getOrDefault("tier", ""))) {
                 b.append("<circle class=\"limit-hit\" cx=\"").append(f(x.applyAsDouble(r.run.at(e.time))))
                         .append("\" cy=\"").append(f(y.applyAsDouble(Math.max(0, e.num("used", 0))))).append("\" r=\"4\"><title>limit met at ")
                         .append(Fmt.at(r.run.at(e.time))).append(": requested ").append(esc(Fmt.bytes(e.num("requested", 0))))
                         .append(", used ").append(esc(Fmt.bytes(e.num("used", 0)))).append(", action ")
                         .append(esc(e.fields.getOrDefault("action", "?"))).append("</title></circle>\n");
+            }
+        }
+        int tierIndex = Moves.tierIndex(tier);
+        Moves sp = r.run.spills;
+        int mine = 0;
+        for (int i = 0; i < sp.count; i++) {
+            if (sp.fromTier[i] == tierIndex && sp.time(i) != null) {
+                mine++;
+            }
+        }
+        if (mine > 0 && mine <= MAX_TICKS) {
+            for (int i = 0; i < sp.count; i++) {
+                if (sp.fromTier[i] != tierIndex || sp.time(i) == null) {
+                    continue;
+                }
+                double t = r.run.at(sp.time(i));
+                double xx = x.applyAsDouble(t);
+                b.append("<line class=\"spill\" x1=\"").append(f(xx)).append("\" x2=\"").append(f(xx))
+                        .append("\" y1=\"").append(f(base)).append("\" y2=\"").append(f(base - 12)).append("\"><title>spill of ")
+                        .append(esc(Fmt.bytes(sp.size[i]))).append(" at ").append(Fmt.at(t))
+                        .append(sp.us[i] >= 0 ? ", " + sp.us[i] + " us" : "").append("</title></line>\n");
+                marks++;
+            }
+        } else if (mine > 0) {
+            // too many to draw one by one: a bar per stretch of the time axis, as high as its share of spills
+            int bins = BINS;
+            long[] count = new long[bins];
+            long[] bytes = new long[bins];
+            long most = 1;
+            for (int i = 0; i < sp.count; i++) {
+                if (sp.fromTier[i] != tierIndex || sp.time(i) == null) {
+                    continue;
+                }
+                int k = (int) Math.min(bins - 1, Math.max(0, Math.floor(r.run.at(sp.time(i)) / tMax * bins)));
+                count[k]++;
+                bytes[k] += sp.size[i];
+                most = Math.max(most, count[k]);
+            }
+            for (int k = 0; k < bins; k++) {
+                if (count[k] == 0) {
+                    continue;
+                }
+                double x1 = x.applyAsDouble(tMax * k / bins);
+                double hgt = 3 + 17.0 * count[k] / most;
+                b.append("<rect class=\"spill\" data-spills=\"").append(count[k]).append("\" x=\"").append(f(x1))
+                        .append("\" y=\"").append(f(base - hgt)).append("\" width=\"").append(f((double) pw / bins))
+                        .append("\" height=\"").append(f(hgt)).append("\" fill=\"#f08c00\" fill-opacity=\".55\" stroke=\"none\"><title>")
+                        .append(count[k]).append(" spills (").append(esc(Fmt.bytes(bytes[k]))).append(") between ")
+                        .append(Fmt.at(tMax * k / bins)).append(" and ").append(Fmt.at(tMax * (k + 1) / bins))
+                        .append("</title></rect>\n");
+                marks++;
             }
         }
         if (marks == 0 && tier.equals("host")) {
@@ -292,14 +338,6 @@ final class HtmlReport {
         double m = v / p;
         double nice = m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10;
         return nice * p * unit;
-    }
-
-    static String tierOf(String where) {
-        if (where == null) {
-            return "";
-        }
-        String w = where.toLowerCase(Locale.ROOT);
-        return w.startsWith("device") || w.startsWith("gpu") || w.startsWith("cuda") ? "device" : w;
     }
 
     static String f(double v) {

@@ -28,25 +28,29 @@ public final class LogReader {
     private LogReader() {
     }
 
-    /** What was read: the events in file order, the format(s) seen, and what looked wrong. */
+    /** What was read: the runs, the format(s) seen, and what looked wrong. */
     public static final class ParsedLog {
         public final Path file;
-        public final List<LogEvent> events;
+        public final List<Run> runs;
         public final List<String> warnings;
         public final long lines;
         public final long otherLines;
-        public final int textEvents;
-        public final int jsonEvents;
+        public final long textEvents;
+        public final long jsonEvents;
 
-        ParsedLog(Path file, List<LogEvent> events, List<String> warnings, long lines, long otherLines,
-                  int textEvents, int jsonEvents) {
+        ParsedLog(Path file, List<Run> runs, List<String> warnings, long lines, long otherLines,
+                  long textEvents, long jsonEvents) {
             this.file = file;
-            this.events = events;
+            this.runs = runs;
             this.warnings = warnings;
             this.lines = lines;
             this.otherLines = otherLines;
             this.textEvents = textEvents;
             this.jsonEvents = jsonEvents;
+        }
+
+        public long events() {
+            return textEvents + jsonEvents;
         }
 
         public String format() {
@@ -76,12 +80,12 @@ public final class LogReader {
     }
 
     static ParsedLog read(Path file, Reader r) throws IOException, BadLogException {
-        List<LogEvent> events = new ArrayList<>();
+        Run.Splitter events = new Run.Splitter();
         List<String> warnings = new ArrayList<>();
         long lineNo = 0;
         long other = 0;
-        int text = 0;
-        int json = 0;
+        long text = 0;
+        long json = 0;
         String cutLine = null;
         char[] buf = new char[1 << 16];
         StringBuilder line = new StringBuilder(256);
@@ -123,7 +127,7 @@ public final class LogReader {
             String l = line.toString();
             LogEvent e = l.trim().startsWith("{") ? parseJson(l, lineNo) : null;
             if (e != null) {
-                events.add(e);
+                events.accept(e);
                 json++;
             } else if (looksLikeEvent(l)) {
                 cutLine = "line " + lineNo + " is cut mid-line (the file does not end with a newline): ignored";
@@ -132,7 +136,7 @@ public final class LogReader {
                 other++;
             }
         }
-        if (events.isEmpty()) {
+        if (text + json == 0) {
             if (lineNo == 0) {
                 throw new BadLogException(file + ": empty file, not a memgov log");
             }
@@ -142,16 +146,16 @@ public final class LogReader {
             throw new BadLogException(file + ": not a memgov log (no memgov event in its " + lineNo
                     + (lineNo == 1 ? " line)" : " lines)"));
         }
-        return new ParsedLog(file, events, warnings, lineNo, other, text, json);
+        return new ParsedLog(file, events.finish(), warnings, lineNo, other, text, json);
     }
 
     /** 1: a text event, 2: a JSON event, 0: not an event (a warning added when it looked like one). */
-    static int parseInto(String l, long lineNo, List<LogEvent> events, List<String> warnings) {
+    static int parseInto(String l, long lineNo, Run.Splitter events, List<String> warnings) {
         String t = l.trim();
         if (t.startsWith("{")) {
             LogEvent e = parseJson(t, lineNo);
             if (e != null) {
-                events.add(e);
+                events.accept(e);
                 return 2;
             }
             if (t.contains("\"logger\":\"memgov\"")) {
@@ -167,7 +171,7 @@ public final class LogReader {
             warnings.add("line " + lineNo + " is an unreadable memgov event (an unclosed quote?): ignored");
             return 0;
         }
-        events.add(e);
+        events.accept(e);
         return 1;
     }
 
@@ -182,12 +186,11 @@ public final class LogReader {
         String level = null;
         String rest;
         if (i >= 0) {
-            String[] head = l.substring(0, i).trim().split(" +");
-            if (head.length >= 1) {
-                time = instant(head[0]);
-            }
-            if (head.length >= 2) {
-                level = head[head.length - 1];
+            String head = l.substring(0, i).trim();
+            int sp = head.indexOf(' ');
+            time = instant(sp < 0 ? head : head.substring(0, sp));
+            if (sp >= 0) {
+                level = head.substring(head.lastIndexOf(' ') + 1);
             }
             rest = l.substring(i + " memgov ".length());
         } else if (l.startsWith("event=")) {
@@ -227,6 +230,13 @@ public final class LogReader {
             }
             String key = s.substring(i, eq);
             i = eq + 1;
+            if (i >= len || s.charAt(i) != '"') {
+                int end = s.indexOf(' ', i);
+                end = end < 0 ? len : end;
+                m.put(key, s.substring(i, end));
+                i = end;
+                continue;
+            }
             StringBuilder v = new StringBuilder();
             if (i < len && s.charAt(i) == '"') {
                 i++;
@@ -257,12 +267,72 @@ public final class LogReader {
         return m;
     }
 
+    /** {@code 2026-11-29T01:45:49.114433513Z} without the general parser (the common case), else Instant.parse. */
     static Instant instant(String s) {
+        int n = s.length();
+        if (n >= 20 && s.charAt(4) == '-' && s.charAt(7) == '-' && s.charAt(10) == 'T' && s.charAt(13) == ':'
+                && s.charAt(16) == ':' && s.charAt(n - 1) == 'Z' && (n == 20 || (s.charAt(19) == '.' && n <= 31))) {
+            int y = digits(s, 0, 4);
+            int mo = digits(s, 5, 7);
+            int d = digits(s, 8, 10);
+            int h = digits(s, 11, 13);
+            int mi = digits(s, 14, 16);
+            int sec = digits(s, 17, 19);
+            int nano = 0;
+            boolean ok = y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60
+                    && sec >= 0 && sec < 60;
+            if (ok && n > 20) {
+                int frac = digits(s, 20, n - 1);
+                ok = frac >= 0 && n - 1 > 20;
+                if (ok) {
+                    nano = frac;
+                    for (int k = n - 1 - 20; k < 9; k++) {
+                        nano *= 10;
+                    }
+                }
+            }
+            if (ok) {
+                try {
+                    long day = epochDay(y, mo, d);
+                    return Instant.ofEpochSecond(day * 86400L + h * 3600L + mi * 60L + sec, nano);
+                } catch (java.time.DateTimeException e) {
+                    return null;
+                }
+            }
+        }
         try {
             return Instant.parse(s);
         } catch (DateTimeParseException e) {
             return null;
         }
+    }
+
+    private static int lastY = -1;
+    private static int lastM = -1;
+    private static int lastD = -1;
+    private static long lastDay;
+
+    private static synchronized long epochDay(int y, int m, int d) {
+        if (y != lastY || m != lastM || d != lastD) {
+            lastDay = java.time.LocalDate.of(y, m, d).toEpochDay();
+            lastY = y;
+            lastM = m;
+            lastD = d;
+        }
+        return lastDay;
+    }
+
+    /** The decimal number in s[from, to), or -1 when not all digits. */
+    private static int digits(String s, int from, int to) {
+        int v = 0;
+        for (int i = from; i < to; i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            v = v * 10 + (c - '0');
+        }
+        return v;
     }
 
     /** A JSON event line, or null when it is not one whole memgov JSON object. */

@@ -66,7 +66,7 @@ public final class ReportCommand {
             return 2;
         }
         List<RunReport> runs = new ArrayList<>();
-        for (Run r : Run.split(parsed.events)) {
+        for (Run r : parsed.runs) {
             runs.add(new RunReport(r));
         }
         for (String w : TextReport.allWarnings(parsed, runs)) {

@@ -4,46 +4,90 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * The events of one JVM's run. A log file is appended to, so it may hold several runs: a run ends at
  * its {@code summary} (or at {@code ungoverned}/{@code disabled}, after which nothing more is
  * logged), and a second {@code start} begins a new one even without a summary (the first JVM died).
+ * {@code spill} and {@code restore} events (a debug log may hold millions) are kept compact in
+ * {@link Moves}; every other event is kept as it is.
  */
 public final class Run {
     static final Set<String> TERMINAL = Set.of("summary", "ungoverned", "disabled");
 
     final List<LogEvent> events = new ArrayList<>();
+    final Map<String, Integer> counts = new TreeMap<>();
+    final Moves spills = new Moves();
+    final Moves restores = new Moves();
+    int total;
     LogEvent start;
     LogEvent summary;
     LogEvent terminal;
+    Instant first;
+    Instant lastTime;
 
-    public static List<Run> split(List<LogEvent> events) {
-        List<Run> runs = new ArrayList<>();
+    /** Splits a stream of events into runs. */
+    static final class Splitter {
+        final List<Run> runs = new ArrayList<>();
         Run cur = new Run();
-        for (LogEvent e : events) {
+
+        void accept(LogEvent e) {
             if (e.name.equals("start") && cur.start != null) {
                 runs.add(cur);
                 cur = new Run();
             }
-            cur.events.add(e);
-            if (e.name.equals("start")) {
-                cur.start = e;
-            }
+            cur.add(e);
             if (TERMINAL.contains(e.name)) {
-                cur.terminal = e;
-                if (e.name.equals("summary")) {
-                    cur.summary = e;
-                }
                 runs.add(cur);
                 cur = new Run();
             }
         }
-        if (!cur.events.isEmpty()) {
-            runs.add(cur);
+
+        List<Run> finish() {
+            if (cur.total > 0) {
+                runs.add(cur);
+                cur = new Run();
+            }
+            return runs;
         }
-        return runs;
+    }
+
+    public static List<Run> split(List<LogEvent> events) {
+        Splitter s = new Splitter();
+        events.forEach(s::accept);
+        return s.finish();
+    }
+
+    private void add(LogEvent e) {
+        total++;
+        counts.merge(e.name, 1, Integer::sum);
+        if (e.time != null) {
+            if (first == null) {
+                first = e.time;
+            }
+            lastTime = e.time;
+        }
+        if (e.name.equals("spill")) {
+            spills.add(e);
+            return;
+        }
+        if (e.name.equals("restore")) {
+            restores.add(e);
+            return;
+        }
+        events.add(e);
+        if (e.name.equals("start")) {
+            start = e;
+        }
+        if (TERMINAL.contains(e.name)) {
+            terminal = e;
+            if (e.name.equals("summary")) {
+                summary = e;
+            }
+        }
     }
 
     public LogEvent start() {
@@ -54,6 +98,7 @@ public final class Run {
         return summary;
     }
 
+    /** The events of the run but its {@code spill} and {@code restore} events. */
     public List<LogEvent> events() {
         return events;
     }
@@ -92,21 +137,11 @@ public final class Run {
         if (start != null && start.time != null) {
             return start.time;
         }
-        for (LogEvent e : events) {
-            if (e.time != null) {
-                return e.time;
-            }
-        }
-        return null;
+        return first;
     }
 
     public Instant end() {
-        for (int i = events.size() - 1; i >= 0; i--) {
-            if (events.get(i).time != null) {
-                return events.get(i).time;
-            }
-        }
-        return null;
+        return lastTime;
     }
 
     /** Milliseconds from the run's beginning to {@code t} (0 when unknown). */

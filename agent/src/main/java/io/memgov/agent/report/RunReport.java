@@ -77,12 +77,8 @@ final class RunReport {
                     : String.format(Locale.ROOT, "%.0f ms", run.at(run.end()));
             headline.add("from " + run.begin() + " to " + run.end() + ", " + dur);
         }
-        Map<String, Integer> counts = new TreeMap<>();
-        for (LogEvent e : run.events) {
-            counts.merge(e.name, 1, Integer::sum);
-        }
-        StringBuilder b = new StringBuilder().append(run.events.size()).append(" events:");
-        counts.forEach((k, v) -> b.append(' ').append(k).append(' ').append(v).append(','));
+        StringBuilder b = new StringBuilder().append(run.total).append(" events:");
+        run.counts.forEach((k, v) -> b.append(' ').append(k).append(' ').append(v).append(','));
         b.setLength(b.length() - 1);
         headline.add(b.toString());
         if (run.summary == null) {
@@ -240,50 +236,11 @@ final class RunReport {
         sections.add(t);
     }
 
-    private static final class Moves {
-        long count;
-        long bytes;
-        long micros;
-        final List<Long> latencies = new ArrayList<>();
-        final Map<String, Long> routes = new TreeMap<>();
-
-        void add(LogEvent e) {
-            count++;
-            bytes += Math.max(0, e.num("bytes", 0));
-            long us = e.num("micros", -1);
-            if (us >= 0) {
-                micros += us;
-                latencies.add(us);
-            }
-            routes.merge(e.fields.getOrDefault("from", "?") + "->" + e.fields.getOrDefault("to", "?"), 1L, Long::sum);
-        }
-
-        long pct(double p) {
-            if (latencies.isEmpty()) {
-                return -1;
-            }
-            List<Long> s = new ArrayList<>(latencies);
-            Collections.sort(s);
-            int i = (int) Math.ceil(p * s.size()) - 1;
-            return s.get(Math.max(0, Math.min(s.size() - 1, i)));
-        }
-    }
-
-    private Moves moves(String name) {
-        Moves m = new Moves();
-        for (LogEvent e : run.events) {
-            if (e.name.equals(name)) {
-                m.add(e);
-            }
-        }
-        return m;
-    }
-
     private void spills() {
         Section t = new Section("Spills and restores", "", "count", "bytes", "total us", "mean us", "p50 us",
                 "p99 us", "max us", "from");
-        Moves spills = moves("spill");
-        Moves restores = moves("restore");
+        Moves spills = run.spills;
+        Moves restores = run.restores;
         moveRow(t, "spills", "spills", "spill.bytes", "spill.micros", spills, "spill");
         moveRow(t, "restores", "restores", "restore.bytes", "restore.micros", restores, "restore");
         if (last != null && (last.has("offloads") || last.has("offload.bytes"))) {
@@ -326,7 +283,7 @@ final class RunReport {
         } else if (ev.count > 0) {
             count = ev.count;
             bytes = ev.bytes;
-            micros = ev.latencies.isEmpty() ? -1 : ev.micros;
+            micros = ev.nLatencies == 0 ? -1 : ev.micros;
             from = eventName + " events";
         } else {
             t.row(label, "-", "-", "-", "-", "-", "-", "-", "none");
@@ -334,9 +291,9 @@ final class RunReport {
         }
         String mean = count > 0 && micros >= 0 ? Fmt.micros((double) micros / count) : "-";
         t.row(label, String.valueOf(count), Fmt.bytes(bytes), micros < 0 ? "-" : String.valueOf(micros), mean,
-                ev.latencies.isEmpty() ? "-" : String.valueOf(ev.pct(0.50)),
-                ev.latencies.isEmpty() ? "-" : String.valueOf(ev.pct(0.99)),
-                ev.latencies.isEmpty() ? "-" : String.valueOf(ev.pct(1.0)), from);
+                ev.nLatencies == 0 ? "-" : String.valueOf(ev.pct(0.50)),
+                ev.nLatencies == 0 ? "-" : String.valueOf(ev.pct(0.99)),
+                ev.nLatencies == 0 ? "-" : String.valueOf(ev.pct(1.0)), from);
     }
 
     private void pool() {

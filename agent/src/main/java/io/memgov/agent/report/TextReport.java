@@ -11,7 +11,7 @@ final class TextReport {
     static String render(LogReader.ParsedLog log, List<RunReport> runs) {
         StringBuilder b = new StringBuilder();
         b.append("memgov report: ").append(log.file).append(" (").append(log.format()).append(" format, ")
-                .append(log.events.size()).append(" events in ").append(log.lines).append(" lines");
+                .append(log.events()).append(" events in ").append(log.lines).append(" lines");
         if (log.otherLines > 0) {
             b.append(", ").append(log.otherLines).append(" other lines skipped");
         }

@@ -86,9 +86,10 @@ class ReportTest {
     void theSummaryOfAKnownTextLogIsTheExpectedText() throws Exception {
         LogReader.ParsedLog log = LogReader.read(resource("spill-debug.log"));
         assertEquals("text", log.format());
-        assertEquals(107, log.events.size());
+        assertEquals(107, log.events());
+        assertEquals(1, log.runs.size());
         assertTrue(log.warnings.isEmpty(), log.warnings.toString());
-        String report = TextReport.render(log, List.of(new RunReport(Run.split(log.events).get(0))));
+        String report = TextReport.render(log, List.of(new RunReport(log.runs.get(0))));
         String expected = Files.readString(resource("spill-debug.report.txt"), StandardCharsets.UTF_8);
         assertEquals(expected, report.substring(report.indexOf('\n') + 1));
     }
@@ -244,6 +245,49 @@ class ReportTest {
             n++;
         }
         return n;
+    }
+
+    @Test
+    void timesParseAsInstantParseDoes() {
+        for (String t : List.of("2026-11-29T01:45:49.114433513Z", "2026-11-29T01:45:49Z", "2026-11-29T01:45:49.1Z",
+                "2024-02-29T23:59:59.999999Z", "1999-12-31T00:00:00.000Z")) {
+            assertEquals(Instant.parse(t), LogReader.instant(t), t);
+        }
+        assertNull(LogReader.instant("2026-13-29T01:45:49Z"));
+        assertNull(LogReader.instant("2026-02-30T01:45:49Z"));
+        assertNull(LogReader.instant("yesterday"));
+        assertEquals(Instant.parse("2026-11-29T01:45:49+01:00"), LogReader.instant("2026-11-29T01:45:49+01:00"));
+    }
+
+    /** A debug log with thousands of spills: bars over the time axis whose counts add up, not a tick each. */
+    @Test
+    void manySpillEventsAreDrawnAsBarsThatAddUp(@TempDir Path dir) throws Exception {
+        StringBuilder log = new StringBuilder("2026-11-29T01:00:00Z INFO memgov event=start pid=9 host.limit=1048576\n");
+        int n = 5000;
+        for (int i = 0; i < n; i++) {
+            log.append(String.format("2026-11-29T01:00:%02d.%03dZ DEBUG memgov event=spill id=%d bytes=4096 from=host to=disk micros=%d%n",
+                    i / 1000, i % 1000, i, 100 + i % 7));
+        }
+        log.append("2026-11-29T01:00:06Z INFO memgov event=summary host.used=0 host.peak=1048576 host.limit=1048576 spills=")
+                .append(n).append(" spill.bytes=").append(n * 4096L).append(" spill.micros=1\n");
+        Path f = dir.resolve("many.log");
+        Files.writeString(f, log);
+        Path html = dir.resolve("many.html");
+        Object[] r = run(f.toString(), "--html", html.toString());
+        assertEquals(0, r[0], (String) r[2]);
+        assertTrue(((String) r[1]).contains(n + " spill events logged (host->disk " + n + ")"), (String) r[1]);
+        assertTrue(((String) r[1]).contains("  spills    " + n + "   "), (String) r[1]);
+        String page = Files.readString(html);
+        assertEquals(0, count(page, "<line class=\"spill\""));
+        Matcher m = Pattern.compile("<rect class=\"spill\" data-spills=\"(\\d+)\"").matcher(page);
+        long total = 0;
+        int bars = 0;
+        while (m.find()) {
+            total += Long.parseLong(m.group(1));
+            bars++;
+        }
+        assertEquals(n, total);
+        assertTrue(bars > 100 && bars <= HtmlReport.BINS, "bars: " + bars);
     }
 
     @Test

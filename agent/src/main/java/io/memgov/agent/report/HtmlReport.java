@@ -64,7 +64,7 @@ final class HtmlReport {
                 b.append("<p class=\"meta\">").append(esc(h)).append("</p>\n");
             }
             b.append("<h2>Timeline</h2>\n");
-            charts(b, r);
+            charts(b, r, n);
             for (Section s : r.sections) {
                 b.append("<h2>").append(esc(s.title)).append("</h2>\n");
                 if (!s.rows.isEmpty()) {
@@ -121,7 +121,7 @@ final class HtmlReport {
         return out;
     }
 
-    private static void charts(StringBuilder b, RunReport r) {
+    private static void charts(StringBuilder b, RunReport r, int runNo) {
         List<Sample> samples = samples(r.run);
         if (samples.isEmpty()) {
             b.append("<p class=\"meta\">No timeline: the run has no timed start, report or summary event.</p>\n");
@@ -150,7 +150,7 @@ final class HtmlReport {
             if (!tier.equals("host") && maxUsed == 0 && limit < 0) {
                 continue;
             }
-            chart(b, r, tier, samples, tMax, maxUsed, limit);
+            chart(b, r, runNo, tier, samples, tMax, maxUsed, limit);
             charts++;
         }
         b.append("<p class=\"legend meta\"><span><i class=\"sw\" style=\"background:#2f6fd6\"></i>use</span>")
@@ -163,7 +163,7 @@ final class HtmlReport {
                 .append(", DEVICE and DISK drawn when used or limited</span></p>\n");
     }
 
-    private static void chart(StringBuilder b, RunReport r, String tier, List<Sample> samples, double tMax,
+    private static void chart(StringBuilder b, RunReport r, int runNo, String tier, List<Sample> samples, double tMax,
                               long maxUsed, long limit) {
         long peak = Math.max(maxUsed, r.fin(tier + ".peak"));
         double top = Math.max(peak, limit) * 1.06;
@@ -180,7 +180,7 @@ final class HtmlReport {
         java.util.function.DoubleUnaryOperator y = v -> TOP + ph - v / ym * ph;
         String title = tier.toUpperCase(Locale.ROOT);
         b.append("<h3>").append(title).append("</h3>\n");
-        b.append("<svg class=\"chart\" id=\"chart-").append(tier).append("\" data-tier=\"").append(tier)
+        b.append("<svg class=\"chart\" id=\"chart-").append(runNo).append('-').append(tier).append("\" data-tier=\"").append(tier)
                 .append("\" xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(W).append("\" height=\"").append(H)
                 .append("\" viewBox=\"0 0 ").append(W).append(' ').append(H).append("\" role=\"img\" aria-label=\"")
                 .append(title).append(" use over time\">\n");

@@ -3,7 +3,9 @@ package io.memgov.agent.report;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -69,20 +71,28 @@ public final class ReportCommand {
         for (Run r : parsed.runs) {
             runs.add(new RunReport(r));
         }
+        if (html != null) {
+            Path target = Paths.get(html);
+            try {
+                Files.write(target, HtmlReport.render(parsed, runs).getBytes(StandardCharsets.UTF_8));
+            } catch (NoSuchFileException e) {
+                err.println("memgov report: cannot write the HTML report " + target + ": its directory does not exist");
+                return 2;
+            } catch (AccessDeniedException e) {
+                err.println("memgov report: cannot write the HTML report " + target + ": permission denied");
+                return 2;
+            } catch (IOException | RuntimeException e) {
+                err.println("memgov report: cannot write the HTML report " + target + ": " + e);
+                return 2;
+            }
+        }
         for (String w : TextReport.allWarnings(parsed, runs)) {
             err.println("memgov report: " + file + ": warning: " + w);
         }
         out.print(TextReport.render(parsed, runs));
         if (html != null) {
-            Path target = Paths.get(html);
-            try {
-                Files.write(target, HtmlReport.render(parsed, runs).getBytes(StandardCharsets.UTF_8));
-            } catch (IOException | RuntimeException e) {
-                err.println("memgov report: cannot write the HTML report " + target + ": " + e);
-                return 2;
-            }
             out.println();
-            out.println("HTML report: " + target.toAbsolutePath());
+            out.println("HTML report: " + Paths.get(html).toAbsolutePath());
         }
         out.flush();
         return 0;

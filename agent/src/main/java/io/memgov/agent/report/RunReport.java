@@ -338,7 +338,7 @@ final class RunReport {
             }
             String site = e.fields.getOrDefault("site", "");
             Site s = sites.computeIfAbsent(e.name + "\u0000" + (site.isEmpty() ? "(no site)" : site), k -> new Site());
-            s.count += Math.max(1, e.num("count", 1));
+            s.count += Math.max(1, e.num("count", e.num("allocations", 1)));
             s.bytes += Math.max(0, e.num("bytes", 0));
             if (e.has("framework")) {
                 s.frameworks.add(e.get("framework"));

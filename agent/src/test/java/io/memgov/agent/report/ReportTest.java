@@ -144,6 +144,8 @@ class ReportTest {
         assertTrue(out.contains("3 leak events: tensors garbage-collected without close, 8.1 KiB (8292)"), out);
         assertTrue(out.contains("leak.bytes=8292 (last report)"), out);
         assertTrue(out.contains("ERROR  error  exception=java.io.IOException at=SpillStore.write: spill failed"), out);
+        assertTrue(out.contains("Checkpoints\n  label       at        host.used           device.used  disk.used  live\n"
+                + "  after load  +0.500 s  512.0 KiB (524288)  0 B          0 B        2\n"), out);
     }
 
     @Test
@@ -183,6 +185,15 @@ class ReportTest {
         assertEquals(2, r[0]);
         assertEquals("memgov report: " + f + ": no complete memgov event (line 1 is cut mid-line (the file does not"
                 + " end with a newline): ignored)\n", r[2]);
+    }
+
+    @Test
+    void anHtmlFileThatCannotBeWrittenIsExitCode2BeforeAnyOutput(@TempDir Path dir) throws Exception {
+        Path html = dir.resolve("no/such/dir/r.html");
+        Object[] r = run(resource("spill-debug.log").toString(), "--html", html.toString());
+        assertEquals(2, r[0]);
+        assertEquals("", r[1]);
+        assertEquals("memgov report: cannot write the HTML report " + html + ": its directory does not exist\n", r[2]);
     }
 
     @Test

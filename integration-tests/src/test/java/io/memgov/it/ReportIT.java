@@ -254,16 +254,31 @@ class ReportIT {
         assertEquals(1200, img.getWidth());
         Set<Integer> colours = new HashSet<>();
         int blue = 0;
+        int orange = 0;
+        int red = 0;
         for (int y = 0; y < img.getHeight(); y++) {
             for (int x = 0; x < img.getWidth(); x++) {
                 int rgb = img.getRGB(x, y) & 0xffffff;
                 colours.add(rgb);
-                if (rgb == 0x2f6fd6) {
-                    blue++;
+                int cr = rgb >> 16;
+                int cg = (rgb >> 8) & 0xff;
+                int cb = rgb & 0xff;
+                if (near(cr, 0x2f) && near(cg, 0x6f) && near(cb, 0xd6)) {
+                    blue++; // the use line, #2f6fd6
+                } else if (cr > 200 && cg > 150 && cg < 225 && cb < 160) {
+                    orange++; // the spill bars, #f08c00 at 55% over the chart's background
+                } else if (cr > 170 && cg < 100 && cb < 100) {
+                    red++; // the limit line and the limit events' dots, #d2332f
                 }
             }
         }
         assertTrue(colours.size() > 50, "a rendered page, not a blank one: " + colours.size() + " colours in " + png);
-        assertTrue(blue > 200, "the use line (#2f6fd6) drawn: " + blue + " pixels in " + png);
+        assertTrue(blue > 500, "the use lines (#2f6fd6) drawn: " + blue + " pixels in " + png);
+        assertTrue(orange > 500, "the spills marked: " + orange + " pixels in " + png);
+        assertTrue(red > 100, "the limit line and limit events drawn: " + red + " pixels in " + png);
+    }
+
+    static boolean near(int a, int b) {
+        return Math.abs(a - b) < 40;
     }
 }

@@ -327,10 +327,13 @@ final class HtmlReport {
         b.append("</svg>\n");
     }
 
-    /** A round step in bytes near {@code raw}: 1, 2, 2.5 or 5 times a power of ten of KiB, MiB, GiB... */
+    /**
+     * A round step in bytes near {@code raw} (a quarter of the axis): 1, 2, 2.5 or 5 times a power of ten
+     * of the unit (KiB, MiB, GiB...) of the axis' top, so that a 1 MiB axis goes by 0.5 MiB, not 250 KiB.
+     */
     static double niceStep(double raw) {
         double unit = 1;
-        while (raw / unit >= 1024) {
+        while (raw * 4 / unit >= 1024) {
             unit *= 1024;
         }
         double v = raw / unit;

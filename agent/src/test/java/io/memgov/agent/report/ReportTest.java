@@ -305,6 +305,8 @@ class ReportTest {
     void niceStepsAreRound() {
         assertEquals(20 << 20, HtmlReport.niceStep(17.6 * (1 << 20)), 1e-6);
         assertEquals(2.5 * (1 << 30), HtmlReport.niceStep(2.2 * (1L << 30)), 1e-3);
+        assertEquals(0.5 * (1 << 20), HtmlReport.niceStep(0.265 * (1 << 20)), 1e-6);
+        assertEquals(100, HtmlReport.niceStep(80), 1e-9);
         assertThrows(BadLogException.class, () -> LogReader.read(Paths.get("/nope")));
     }
 }

@@ -12,7 +12,8 @@ import java.util.TreeMap;
 /** The figures of one run, as titled tables: what both the text and the HTML report show. */
 final class RunReport {
     static final String[] TIERS = {"host", "device", "disk"};
-    static final Set<String> PROBLEMS = Set.of("config-error", "config-warning", "ungoverned", "error", "disabled");
+    static final Set<String> PROBLEMS = Set.of("config-error", "config-warning", "config-change", "ungoverned", "error",
+            "disabled");
     static final int TOP = 10;
 
     final Run run;
@@ -176,6 +177,10 @@ final class RunReport {
                         + (last.has("live") ? fin("live") : fin("allocations") - fin("releases")) + " live at end"
                         + (last.has("allocated.bytes") ? "; " + Fmt.bytes(fin("allocated.bytes")) + " allocated in all" : ""));
             }
+            if (last.has("alloc.size.p50")) {
+                t.note("allocation sizes (sampled): p50 " + Fmt.bytes(fin("alloc.size.p50")) + ", p99 "
+                        + Fmt.bytes(fin("alloc.size.p99")) + ", max " + Fmt.bytes(fin("alloc.size.max")));
+            }
             t.note("figures from the " + source() + (last.time != null ? " at " + Fmt.at(run.at(last.time)) : "")
                     + "; a peak is reached at or before the first report (or limit event) that shows it");
         } else {
@@ -222,7 +227,7 @@ final class RunReport {
         if (byTier.isEmpty()) {
             t.note("no limit event: no allocation met a limit");
         }
-        if (last != null && last.has("limit.hits")) {
+        if (last != null && last.has("limit.hits") && (fin("limit.hits") > 0 || !byTier.isEmpty())) {
             t.note("limit met " + fin("limit.hits") + " times in all (limit.hits); "
                     + (run.all("limit").size() - refusals.size()) + " logged (at most one a second per tier; "
                     + notLogged + " not logged before them, counted in their not.logged)");
@@ -257,7 +262,7 @@ final class RunReport {
         }
         if (spills.count == 0 && restores.count == 0 && last != null && fin("spills") > 0) {
             t.note("spill and restore events are logged at debug (log.level=debug); figures from the "
-                    + source() + "'s counters");
+                    + source() + "'s counters" + (last.has("spill.micros.p50") ? " and latency percentiles" : ""));
         }
         if (last != null && fin("disk.failures") > 0) {
             t.note("disk.failures: " + fin("disk.failures") + " spills given up on a disk error");
@@ -290,10 +295,21 @@ final class RunReport {
             return;
         }
         String mean = count > 0 && micros >= 0 ? Fmt.micros((double) micros / count) : "-";
+        String p50 = "-";
+        String p99 = "-";
+        String max = "-";
+        if (ev.nLatencies > 0) {
+            p50 = String.valueOf(ev.pct(0.50));
+            p99 = String.valueOf(ev.pct(0.99));
+            max = String.valueOf(ev.pct(1.0));
+        } else if (count > 0 && last != null && last.has(microsKey + ".p50")) {
+            // the governor's own histogram (3 significant digits)
+            p50 = String.valueOf(fin(microsKey + ".p50"));
+            p99 = String.valueOf(fin(microsKey + ".p99"));
+            max = String.valueOf(fin(microsKey + ".max"));
+        }
         t.row(label, String.valueOf(count), Fmt.bytes(bytes), micros < 0 ? "-" : String.valueOf(micros), mean,
-                ev.nLatencies == 0 ? "-" : String.valueOf(ev.pct(0.50)),
-                ev.nLatencies == 0 ? "-" : String.valueOf(ev.pct(0.99)),
-                ev.nLatencies == 0 ? "-" : String.valueOf(ev.pct(1.0)), from);
+                p50, p99, max, from);
     }
 
     private void pool() {
@@ -322,19 +338,40 @@ final class RunReport {
         final Set<String> frameworks = new java.util.TreeSet<>();
     }
 
+    /** Site list fields of report/summary: {@code site:bytes;...} or (live.sites) {@code site:tensors:bytes;...}. */
+    static final Set<String> SITE_LISTS = Set.of("top.allocated", "top.live", "live.sites", "leak.sites");
+    static final Set<String> LEAK_FIELDS = Set.of("leaks", "leak.bytes");
+
+    /**
+     * Leaks and allocation sites: the site lists of the last report or summary ({@code top.allocated},
+     * {@code live.sites} (else {@code top.live}), {@code leak.sites}), then the {@code leak} events
+     * (and any other event naming a {@code site}) grouped by site, largest first.
+     */
     private void leaks() {
-        Section t = new Section("Leaks and allocation sites", "event", "site", "count", "bytes", "frameworks");
+        Section t = new Section("Leaks and allocation sites", "what", "site", "count", "bytes", "frameworks");
+        boolean summary = last != null && last == run.summary;
+        if (last != null) {
+            siteList(t, "allocated", last.get("top.allocated"), false);
+            if (last.has("live.sites")) {
+                siteList(t, summary ? "live at exit" : "live", last.get("live.sites"), true);
+            } else {
+                siteList(t, summary ? "live at exit" : "live", last.get("top.live"), false);
+            }
+            siteList(t, "leaked", last.get("leak.sites"), false);
+        }
         Map<String, Site> sites = new LinkedHashMap<>();
-        long leaks = 0;
-        long leakBytes = 0;
+        long leakEvents = 0;
+        long leakEventBytes = 0;
+        long leaksNotLogged = 0;
         for (LogEvent e : run.events) {
             boolean leak = e.name.equals("leak");
             if (!leak && !e.has("site")) {
                 continue;
             }
             if (leak) {
-                leaks++;
-                leakBytes += Math.max(0, e.num("bytes", 0));
+                leakEvents++;
+                leakEventBytes += Math.max(0, e.num("bytes", 0));
+                leaksNotLogged += Math.max(0, e.num("not.logged", 0));
             }
             String site = e.fields.getOrDefault("site", "");
             Site s = sites.computeIfAbsent(e.name + "\u0000" + (site.isEmpty() ? "(no site)" : site), k -> new Site());
@@ -350,18 +387,30 @@ final class RunReport {
         for (int i = 0; i < top.size() && i < TOP; i++) {
             String[] k = top.get(i).getKey().split("\u0000", 2);
             Site s = top.get(i).getValue();
-            t.row(k[0], k[1], String.valueOf(s.count), Fmt.bytes(s.bytes), String.join(",", s.frameworks));
+            t.row(k[0].equals("leak") ? "leak events" : k[0] + " events", k[1], String.valueOf(s.count),
+                    Fmt.bytes(s.bytes), String.join(",", s.frameworks));
         }
         if (top.size() > TOP) {
-            t.note((top.size() - TOP) + " more sites not shown");
+            t.note((top.size() - TOP) + " more sites of events not shown");
         }
-        if (leaks > 0) {
-            t.note(leaks + " leak events: tensors garbage-collected without close, " + Fmt.bytes(leakBytes));
+        if (last != null && last.has("leaks")) {
+            t.note("leaks: " + fin("leaks") + " tensors garbage-collected without close, "
+                    + Fmt.bytes(Math.max(0, fin("leak.bytes"))) + " (leaks, leak.bytes of the " + source() + ")");
+        }
+        if (leakEvents > 0) {
+            t.note(leakEvents + " leak events logged, " + Fmt.bytes(leakEventBytes)
+                    + (leaksNotLogged > 0 ? "; " + leaksNotLogged + " more not logged (not.logged)" : ""));
+        }
+        if (run.start != null && run.start.has("sites")) {
+            String mode = run.start.get("sites");
+            t.note("memgov.sites=" + mode + ("sample".equals(mode)
+                    ? ": about one allocation in 128 (and every one of 16 MiB or more) records its site; the others are 'unsampled'"
+                    : "off".equals(mode) ? ": no allocation records its site" : ""));
         }
         if (last != null) {
             for (Map.Entry<String, String> f : last.fields.entrySet()) {
                 String k = f.getKey();
-                if (k.contains("leak") || k.contains("site")) {
+                if ((k.contains("leak") || k.contains("site")) && !SITE_LISTS.contains(k) && !LEAK_FIELDS.contains(k)) {
                     t.note(k + "=" + f.getValue() + " (" + source() + ")");
                 }
             }
@@ -370,6 +419,49 @@ final class RunReport {
             t.note("no leak event and no allocation site in the log");
         }
         sections.add(t);
+    }
+
+    /** Rows for {@code site:bytes;...} (or {@code site:tensors:bytes;...}); a site may itself hold ':'. */
+    private static void siteList(Section t, String what, String list, boolean withCount) {
+        if (list == null || list.isEmpty()) {
+            return;
+        }
+        int shown = 0;
+        String[] entries = list.split(";");
+        for (String entry : entries) {
+            if (entry.isEmpty()) {
+                continue;
+            }
+            if (shown == TOP) {
+                t.note((entries.length - TOP) + " more " + what + " sites not shown");
+                break;
+            }
+            int c = entry.lastIndexOf(':');
+            long bytes = c < 0 ? -1 : parse(entry.substring(c + 1));
+            String site = c < 0 ? entry : entry.substring(0, c);
+            long count = -1;
+            if (withCount && c > 0) {
+                int c2 = site.lastIndexOf(':');
+                count = c2 < 0 ? -1 : parse(site.substring(c2 + 1));
+                if (count >= 0) {
+                    site = site.substring(0, c2);
+                }
+            }
+            if (bytes < 0) {
+                t.row(what, entry, "-", "-", "");
+            } else {
+                t.row(what, site, count < 0 ? "-" : String.valueOf(count), Fmt.bytes(bytes), "");
+            }
+            shown++;
+        }
+    }
+
+    private static long parse(String s) {
+        try {
+            return Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     private void checkpoints() {
@@ -407,7 +499,7 @@ final class RunReport {
                     d.toString().replace('\n', ' '));
         }
         if (t.rows.isEmpty()) {
-            t.note("none: no config-error, config-warning, ungoverned or error event");
+            t.note("none: no config-error, config-warning, config-change, ungoverned or error event");
         }
         sections.add(t);
     }

@@ -139,13 +139,39 @@ class ReportTest {
         assertTrue(out.contains("figures from the last report at +1.000 s"), out);
         assertTrue(out.contains("refused at +0.700 s: memgov: HOST limit: 786432 bytes requested"), out);
         assertTrue(out.contains("  6     2       75.0%"), out);
-        assertTrue(out.contains("  leak   Model.java:42 forward  2      8.0 KiB (8192)  djl"), out);
-        assertTrue(out.contains("  leak   Loader.java:7          1      100 B           nd4j"), out);
-        assertTrue(out.contains("3 leak events: tensors garbage-collected without close, 8.1 KiB (8292)"), out);
-        assertTrue(out.contains("leak.bytes=8292 (last report)"), out);
+        assertTrue(out.contains("  leak events  Model.java:42 forward  2      8.0 KiB (8192)  djl\n"), out);
+        assertTrue(out.contains("  leak events  Loader.java:7          1      100 B           nd4j\n"), out);
+        assertTrue(out.contains("leaks: 3 tensors garbage-collected without close, 8.1 KiB (8292) (leaks, leak.bytes of the last report)"), out);
+        assertTrue(out.contains("3 leak events logged, 8.1 KiB (8292)\n"), out);
         assertTrue(out.contains("ERROR  error  exception=java.io.IOException at=SpillStore.write: spill failed"), out);
         assertTrue(out.contains("Checkpoints\n  label       at        host.used           device.used  disk.used  live\n"
                 + "  after load  +0.500 s  512.0 KiB (524288)  0 B          0 B        2\n"), out);
+    }
+
+    /** The fields the sites/leaks work adds to report and summary (logs of that branch's agent). */
+    @Test
+    void siteListsLeaksAndLatencyPercentilesOfTheSummaryAreShown() throws Exception {
+        String site = "io.memgov.examples.ObserveWorkload.leakNd4j(ObserveWorkload.java:102)";
+        Object[] r = run(resource("observe-leak.log").toString());
+        String out = (String) r[1];
+        assertEquals(0, r[0], (String) r[2]);
+        assertTrue(out.contains("  allocated    " + site + "  -      8.0 MiB (8388608)\n"), out);
+        assertTrue(out.contains("  leaked       " + site + "  -      8.0 MiB (8388608)\n"), out);
+        assertTrue(out.contains("  leak events  " + site + "  8      8.0 MiB (8388608)  nd4j\n"), out);
+        assertTrue(out.contains("leaks: 8 tensors garbage-collected without close, 8.0 MiB (8388608) (leaks, leak.bytes of the summary)"), out);
+        assertTrue(out.contains("allocation sizes (sampled): p50 1.0 MiB (1048576), p99 1.0 MiB (1048576), max 1.0 MiB (1048576)"), out);
+
+        out = (String) run(resource("observe-live.log").toString())[1];
+        assertTrue(out.contains("  live at exit  io.memgov.examples.ObserveWorkload.allocateLive(ObserveWorkload.java:75)  2      32.0 MiB (33554432)\n"), out);
+
+        out = (String) run(resource("observe-spill.log").toString())[1];
+        String summary = Files.readString(resource("observe-spill.log")).lines().filter(l -> l.contains("event=summary"))
+                .findFirst().orElseThrow();
+        Matcher m = Pattern.compile("spill.micros.p50=(\\d+) spill.micros.p99=(\\d+) spill.micros.max=(\\d+)").matcher(summary);
+        assertTrue(m.find());
+        assertTrue(Pattern.compile("\\n  spills +41 .* " + m.group(1) + " +" + m.group(2) + " +" + m.group(3) + " +summary\\n")
+                .matcher(out).find(), out);
+        assertTrue(out.contains("  allocated  unsampled"), out);
     }
 
     @Test

@@ -104,17 +104,28 @@ class ReportIT {
         assertTrue(Pattern.compile("\\n  DISK    [0-9.]+ MiB \\(" + num(s, "disk.peak") + "\\)  \\+[0-9.]+ s \\(report\\)  0 B  ")
                 .matcher(out).find(), out);
         assertTrue(out.contains("  64.0 MiB (67108864)  100.0%\n"), out);
-        assertTrue(Pattern.compile("\\n  spills +" + num(s, "spills") + " +[0-9.]+ GiB \\(" + num(s, "spill.bytes")
-                + "\\) +" + num(s, "spill.micros") + " +[0-9.]+ +- +- +- +summary\\n").matcher(out).find(), out);
-        assertTrue(Pattern.compile("\\n  restores +" + num(s, "restores") + " +[0-9.]+ GiB \\(" + num(s, "restore.bytes")
-                + "\\) +" + num(s, "restore.micros") + " +[0-9.]+ +- +- +- +summary\\n").matcher(out).find(), out);
+        for (String[] k : new String[][] {{"spills", "spill"}, {"restores", "restore"}}) {
+            // p50/p99/max: "-" without spill/restore events, unless the summary has the governor's percentiles
+            String pct = s.containsKey(k[1] + ".micros.p50") ? " +" + num(s, k[1] + ".micros.p50") + " +"
+                    + num(s, k[1] + ".micros.p99") + " +" + num(s, k[1] + ".micros.max") : " +- +- +-";
+            assertTrue(Pattern.compile("\\n  " + k[0] + " +" + num(s, k[0]) + " +[0-9.]+ GiB \\(" + num(s, k[1] + ".bytes")
+                    + "\\) +" + num(s, k[1] + ".micros") + " +[0-9.]+" + pct + " +summary\\n").matcher(out).find(),
+                    k[0] + ": " + out);
+        }
         assertTrue(out.contains("limit met " + num(s, "limit.hits") + " times in all (limit.hits)"), out);
         assertTrue(out.contains("failures: " + num(s, "failures") + " allocations refused"), out);
         assertTrue(out.contains("storages: " + num(s, "allocations") + " allocated, " + num(s, "releases") + " released, "
                 + num(s, "live") + " live at end"), out);
-        assertTrue(out.contains("\n  " + num(s, "pool.hits") + "     " + num(s, "pool.misses") + "       n/a\n"), out);
+        Matcher pool = Pattern.compile("\\nPool\\n  hits  misses  hit rate\\n  ([0-9]+) +([0-9]+) +(\\S+)\\n").matcher(out);
+        assertTrue(pool.find(), out);
+        long hits = num(s, "pool.hits");
+        long misses = num(s, "pool.misses");
+        assertEquals(hits, Long.parseLong(pool.group(1)));
+        assertEquals(misses, Long.parseLong(pool.group(2)));
+        assertEquals(hits + misses == 0 ? "n/a" : String.format(java.util.Locale.ROOT, "%.1f%%", 100.0 * hits / (hits + misses)),
+                pool.group(3));
         assertTrue(Pattern.compile("\\n  HOST  [0-9]+ +spill [0-9]+ +0 +\\+").matcher(out).find(), "limits met by tier: " + out);
-        assertTrue(out.contains("none: no config-error, config-warning, ungoverned or error event"), out);
+        assertTrue(out.contains("none: no config-error, config-warning, config-change, ungoverned or error event"), out);
     }
 
     @Test

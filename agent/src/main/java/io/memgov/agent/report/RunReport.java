@@ -323,9 +323,16 @@ final class RunReport {
             if (h + m == 0) {
                 t.note("no pool hit or miss: the pool was off or served nothing");
             }
+            if (last.has("pool.bytes")) {
+                t.note("idle in the pool at the " + source() + ": " + Fmt.bytes(fin("pool.bytes")) + " (pool.bytes, part of host.used)");
+            }
+            if (last.has("pool.dropped")) {
+                t.note("idle buffers freed by trimming: " + fin("pool.dropped") + " (pool.dropped)");
+            }
             for (Map.Entry<String, String> f : last.fields.entrySet()) {
-                if (f.getKey().startsWith("pool.") && !f.getKey().equals("pool.hits") && !f.getKey().equals("pool.misses")) {
-                    t.note(f.getKey() + "=" + f.getValue());
+                String k = f.getKey();
+                if (k.startsWith("pool.") && !Set.of("pool.hits", "pool.misses", "pool.bytes", "pool.dropped").contains(k)) {
+                    t.note(k + "=" + f.getValue());
                 }
             }
         }

@@ -17,6 +17,9 @@ public final class Main {
             "Commands:",
             "  help       this text",
             "  version    print the version",
+            "  report LOG [--html FILE]",
+            "             summarise a memgov log (text or json): peaks, limits, spills, pool,",
+            "             leaks, configuration errors; --html also draws the timeline",
             "",
             "Configuration keys (agent options, -Dmemgov.KEY, MEMGOV_KEY, a memgov.properties file):",
             "  enabled, frameworks, host.limit, device.limit, disk.limit, disk.dir, on-limit,",
@@ -35,6 +38,10 @@ public final class Main {
         if (args[0].equals("version") || args[0].equals("--version")) {
             out.println("memgov " + AgentVersion.get());
             return 0;
+        }
+        if (args[0].equals("report")) {
+            return io.memgov.agent.report.ReportCommand.run(
+                    java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
         }
         err.println("memgov: unknown command '" + args[0] + "'; run java -jar memgov-agent.jar help");
         return 2;

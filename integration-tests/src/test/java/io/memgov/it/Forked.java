@@ -29,6 +29,11 @@ final class Forked {
         this.stderr = stderr;
     }
 
+    /** The result of a command run some other way (not a workload). */
+    static Forked of(int exitCode, String stdout, String stderr) {
+        return new Forked(exitCode, stdout, stderr);
+    }
+
     static String java() {
         return Paths.get(System.getProperty("java.home"), "bin", "java").toString();
     }

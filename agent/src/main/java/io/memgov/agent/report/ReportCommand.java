@@ -1,0 +1,105 @@
+package io.memgov.agent.report;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code java -jar memgov-agent.jar report LOG [--html FILE]}: a human summary of a memgov log.
+ * Exit 0 when a report was printed (a cut log or a run without summary gives warnings on stderr and
+ * in the report, and still 0); 2 on a usage error, a missing or unreadable file, a file with no
+ * memgov event, or an HTML file that cannot be written.
+ */
+public final class ReportCommand {
+    private ReportCommand() {
+    }
+
+    public static final String USAGE = String.join("\n",
+            "usage: java -jar memgov-agent.jar report LOG [--html FILE]",
+            "  Summarises a memgov log (text or json format, detected): per tier the peak and when,",
+            "  the limits met, spills and restores (bytes, latency), the pool hit rate, leaks and",
+            "  allocation sites, configuration errors and warnings.",
+            "  --html FILE   also write a self-contained HTML page: a timeline of each tier's use",
+            "                against its limit, spills marked, and the same tables",
+            "  Exit status: 0 report printed (warnings on stderr for a cut log), 2 bad input or usage.");
+
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        String log = null;
+        String html = null;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--help") || a.equals("-h") || a.equals("help")) {
+                out.println(USAGE);
+                return 0;
+            } else if (a.equals("--html")) {
+                if (i + 1 >= args.length || args[i + 1].isEmpty()) {
+                    return usage(err, "--html needs a FILE");
+                }
+                html = args[++i];
+            } else if (a.startsWith("--html=")) {
+                html = a.substring("--html=".length());
+                if (html.isEmpty()) {
+                    return usage(err, "--html needs a FILE");
+                }
+            } else if (a.startsWith("-") && !a.equals("-")) {
+                return usage(err, "unknown option '" + a + "'");
+            } else if (log != null) {
+                return usage(err, "one log file at a time ('" + log + "' and '" + a + "')");
+            } else {
+                log = a;
+            }
+        }
+        if (log == null) {
+            return usage(err, "which log? give the path of a memgov log");
+        }
+        Path file = Paths.get(log);
+        LogReader.ParsedLog parsed;
+        try {
+            parsed = LogReader.read(file);
+        } catch (BadLogException e) {
+            err.println("memgov report: " + e.getMessage());
+            return 2;
+        }
+        List<RunReport> runs = new ArrayList<>();
+        for (Run r : parsed.runs) {
+            runs.add(new RunReport(r));
+        }
+        if (html != null) {
+            Path target = Paths.get(html);
+            try {
+                Files.write(target, HtmlReport.render(parsed, runs).getBytes(StandardCharsets.UTF_8));
+            } catch (NoSuchFileException e) {
+                err.println("memgov report: cannot write the HTML report " + target + ": its directory does not exist");
+                return 2;
+            } catch (AccessDeniedException e) {
+                err.println("memgov report: cannot write the HTML report " + target + ": permission denied");
+                return 2;
+            } catch (IOException | RuntimeException e) {
+                err.println("memgov report: cannot write the HTML report " + target + ": " + e);
+                return 2;
+            }
+        }
+        for (String w : TextReport.allWarnings(parsed, runs)) {
+            err.println("memgov report: " + file + ": warning: " + w);
+        }
+        out.print(TextReport.render(parsed, runs));
+        if (html != null) {
+            out.println();
+            out.println("HTML report: " + Paths.get(html).toAbsolutePath());
+        }
+        out.flush();
+        return 0;
+    }
+
+    private static int usage(PrintStream err, String problem) {
+        err.println("memgov report: " + problem + "; usage: java -jar memgov-agent.jar report LOG [--html FILE]");
+        return 2;
+    }
+}

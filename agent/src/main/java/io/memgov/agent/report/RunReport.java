@@ -1,0 +1,512 @@
+package io.memgov.agent.report;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/** The figures of one run, as titled tables: what both the text and the HTML report show. */
+final class RunReport {
+    static final String[] TIERS = {"host", "device", "disk"};
+    static final Set<String> PROBLEMS = Set.of("config-error", "config-warning", "config-change", "ungoverned", "error",
+            "disabled");
+    static final int TOP = 10;
+
+    final Run run;
+    /** The figures at the end: the summary, else the last report; null when the run has neither. */
+    final LogEvent last;
+    final List<String> headline = new ArrayList<>();
+    final List<String> warnings = new ArrayList<>();
+    final List<Section> sections = new ArrayList<>();
+
+    RunReport(Run run) {
+        this.run = run;
+        this.last = run.last();
+        headline();
+        if (last != null || run.start != null) {
+            tiers();
+            limits();
+            spills();
+            pool();
+        }
+        leaks();
+        checkpoints();
+        problems();
+    }
+
+    /** The number the run's end figures (summary, else last report) give for {@code key}; -1 if none. */
+    long fin(String key) {
+        return last == null ? -1 : last.num(key, -1);
+    }
+
+    String source() {
+        if (last == null) {
+            return "none";
+        }
+        return last == run.summary ? "summary" : "last report";
+    }
+
+    private void headline() {
+        LogEvent s = run.start;
+        if (s != null) {
+            StringBuilder b = new StringBuilder("memgov ").append(s.fields.getOrDefault("version", "?"))
+                    .append(", pid ").append(s.fields.getOrDefault("pid", "?"));
+            if (s.has("frameworks")) {
+                b.append(", frameworks ").append(s.get("frameworks"));
+            }
+            if (s.has("bridges")) {
+                b.append(" (bridges ").append(s.get("bridges")).append(')');
+            }
+            if (s.has("on-limit")) {
+                b.append(", on-limit=").append(s.get("on-limit"));
+            }
+            if (s.has("attach")) {
+                b.append(", attach=").append(s.get("attach"));
+            }
+            headline.add(b.toString());
+        } else {
+            LogEvent d = first("disabled");
+            headline.add(d != null ? "memgov " + d.fields.getOrDefault("version", "?") + ", pid "
+                    + d.fields.getOrDefault("pid", "?") + ": disabled" : "no start event in this run");
+        }
+        if (run.begin() != null) {
+            String dur = last != null && last.has("uptime.ms") ? last.get("uptime.ms") + " ms (uptime.ms)"
+                    : String.format(Locale.ROOT, "%.0f ms", run.at(run.end()));
+            headline.add("from " + run.begin() + " to " + run.end() + ", " + dur);
+        }
+        StringBuilder b = new StringBuilder().append(run.total).append(" events:");
+        run.counts.forEach((k, v) -> b.append(' ').append(k).append(' ').append(v).append(','));
+        b.setLength(b.length() - 1);
+        headline.add(b.toString());
+        if (run.summary == null) {
+            if (run.terminal != null) {
+                headline.add("nothing governed: the run ended at " + run.terminal.name);
+            } else if (last != null) {
+                warnings.add("no summary event" + pidOf() + ": the JVM did not exit normally (killed, crashed)"
+                        + " or the log is cut; the figures are those of the last report, at "
+                        + Fmt.at(run.at(last.time)));
+            } else {
+                warnings.add("no summary and no report event" + pidOf() + ": the JVM did not exit normally or"
+                        + " the log is cut; no figures, only the events logged");
+            }
+        }
+    }
+
+    private String pidOf() {
+        return run.start != null && run.start.has("pid") ? " for pid " + run.start.get("pid") : "";
+    }
+
+    private LogEvent first(String name) {
+        for (LogEvent e : run.events) {
+            if (e.name.equals(name)) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The first event that shows {@code tier}'s use at {@code peak}: a report or summary whose
+     * {@code tier.peak} reached it, or a {@code limit} event of that tier whose {@code used} did.
+     */
+    private LogEvent peakSeen(String tier, long peak) {
+        for (LogEvent e : run.events) {
+            if ((e.name.equals("report") || e.name.equals("summary")) && e.num(tier + ".peak", -1) >= peak) {
+                return e;
+            }
+            if (e.name.equals("limit") && tier.equalsIgnoreCase(e.fields.getOrDefault("tier", ""))
+                    && e.num("used", -1) >= peak) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    long limitOf(String tier) {
+        long l = fin(tier + ".limit");
+        if (l == -1 && run.start != null) {
+            l = run.start.num(tier + ".limit", -1);
+        }
+        return l;
+    }
+
+    private void tiers() {
+        Section t = new Section("Memory by tier", "tier", "peak", "peak reached by", "used at end", "limit",
+                "peak of limit");
+        for (String tier : TIERS) {
+            long peak = fin(tier + ".peak");
+            long used = fin(tier + ".used");
+            long limit = limitOf(tier);
+            String when = "-";
+            if (peak > 0) {
+                LogEvent seen = peakSeen(tier, peak);
+                if (seen != null && seen.time != null) {
+                    when = Fmt.at(run.at(seen.time)) + " (" + seen.name + ")";
+                }
+            }
+            t.row(tier.toUpperCase(Locale.ROOT), peak < 0 ? "-" : Fmt.bytes(peak), when,
+                    used < 0 ? "-" : Fmt.bytes(used), Fmt.bytes(limit),
+                    limit > 0 && peak >= 0 ? Fmt.pct((double) peak / limit) : "-");
+        }
+        if (last != null) {
+            StringBuilder fw = new StringBuilder();
+            StringBuilder gpus = new StringBuilder();
+            for (Map.Entry<String, String> f : last.fields.entrySet()) {
+                String k = f.getKey();
+                if (k.startsWith("host.peak.")) {
+                    fw.append(fw.length() == 0 ? "" : ", ").append(k.substring("host.peak.".length())).append(' ')
+                            .append(Fmt.bytes(last.num(k, 0)));
+                } else if (k.matches("device\\.[0-9]+\\.peak")) {
+                    gpus.append(gpus.length() == 0 ? "" : ", ").append("GPU ")
+                            .append(k, "device.".length(), k.length() - ".peak".length()).append(' ')
+                            .append(Fmt.bytes(last.num(k, 0)));
+                }
+            }
+            if (fw.length() > 0) {
+                t.note("HOST peak by framework: " + fw);
+            }
+            if (gpus.length() > 0) {
+                t.note("DEVICE peak by GPU: " + gpus);
+            }
+            if (last.has("allocations")) {
+                t.note("storages: " + fin("allocations") + " allocated, " + fin("releases") + " released, "
+                        + (last.has("live") ? fin("live") : fin("allocations") - fin("releases")) + " live at end"
+                        + (last.has("allocated.bytes") ? "; " + Fmt.bytes(fin("allocated.bytes")) + " allocated in all" : ""));
+            }
+            if (last.has("alloc.size.p50")) {
+                t.note("allocation sizes (sampled): p50 " + Fmt.bytes(fin("alloc.size.p50")) + ", p99 "
+                        + Fmt.bytes(fin("alloc.size.p99")) + ", max " + Fmt.bytes(fin("alloc.size.max")));
+            }
+            t.note("figures from the " + source() + (last.time != null ? " at " + Fmt.at(run.at(last.time)) : "")
+                    + "; a peak is reached at or before the first report (or limit event) that shows it");
+        } else {
+            t.note("no report or summary event: no figures");
+        }
+        sections.add(t);
+    }
+
+    /**
+     * The {@code limit} events: the one a second per tier that says a limit was met (with its action
+     * and {@code not.logged}), and one with a {@code message} for every allocation refused.
+     */
+    private void limits() {
+        Section t = new Section("Limits met", "tier", "limit events", "actions", "refused", "first at", "last at",
+                "largest request");
+        Map<String, List<LogEvent>> byTier = new LinkedHashMap<>();
+        List<LogEvent> refusals = new ArrayList<>();
+        long notLogged = 0;
+        for (LogEvent e : run.all("limit")) {
+            byTier.computeIfAbsent(e.fields.getOrDefault("tier", "?"), k -> new ArrayList<>()).add(e);
+            notLogged += Math.max(0, e.num("not.logged", 0));
+            if (e.has("message")) {
+                refusals.add(e);
+            }
+        }
+        byTier.forEach((tier, es) -> {
+            Map<String, Integer> actions = new TreeMap<>();
+            long maxReq = 0;
+            int refused = 0;
+            for (LogEvent e : es) {
+                if (e.has("message")) {
+                    refused++;
+                } else {
+                    actions.merge(e.fields.getOrDefault("action", "?"), 1, Integer::sum);
+                }
+                maxReq = Math.max(maxReq, e.num("requested", 0));
+            }
+            StringBuilder a = new StringBuilder();
+            actions.forEach((k, v) -> a.append(a.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
+            t.row(tier.toUpperCase(Locale.ROOT), String.valueOf(es.size()), a.length() == 0 ? "-" : a.toString(),
+                    String.valueOf(refused), Fmt.at(run.at(es.get(0).time)), Fmt.at(run.at(es.get(es.size() - 1).time)),
+                    Fmt.bytes(maxReq));
+        });
+        if (byTier.isEmpty()) {
+            t.note("no limit event: no allocation met a limit");
+        }
+        if (last != null && last.has("limit.hits") && (fin("limit.hits") > 0 || !byTier.isEmpty())) {
+            t.note("limit met " + fin("limit.hits") + " times in all (limit.hits); "
+                    + (run.all("limit").size() - refusals.size()) + " logged (at most one a second per tier; "
+                    + notLogged + " not logged before them, counted in their not.logged)");
+        }
+        if (last != null && last.has("failures")) {
+            t.note("failures: " + fin("failures") + " allocations refused (OutOfMemoryError)");
+        }
+        for (LogEvent f : refusals) {
+            t.note("refused at " + Fmt.at(run.at(f.time)) + ": " + f.get("message"));
+        }
+        sections.add(t);
+    }
+
+    private void spills() {
+        Section t = new Section("Spills and restores", "", "count", "bytes", "total us", "mean us", "p50 us",
+                "p99 us", "max us", "from");
+        Moves spills = run.spills;
+        Moves restores = run.restores;
+        moveRow(t, "spills", "spills", "spill.bytes", "spill.micros", spills, "spill");
+        moveRow(t, "restores", "restores", "restore.bytes", "restore.micros", restores, "restore");
+        if (last != null && (last.has("offloads") || last.has("offload.bytes"))) {
+            t.row("offloads", String.valueOf(fin("offloads")), Fmt.bytes(fin("offload.bytes")), "-", "-", "-", "-",
+                    "-", source());
+        }
+        for (Object[] kv : new Object[][] {{"spill", spills}, {"restore", restores}}) {
+            Moves m = (Moves) kv[1];
+            if (m.count > 0) {
+                StringBuilder r = new StringBuilder();
+                m.routes.forEach((k, v) -> r.append(r.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
+                t.note(m.count + " " + kv[0] + " events logged (" + r + "), " + Fmt.bytes(m.bytes));
+            }
+        }
+        if (spills.count == 0 && restores.count == 0 && last != null && fin("spills") > 0) {
+            t.note("spill and restore events are logged at debug (log.level=debug); figures from the "
+                    + source() + "'s counters" + (last.has("spill.micros.p50") ? " and latency percentiles" : ""));
+        }
+        if (last != null && fin("disk.failures") > 0) {
+            t.note("disk.failures: " + fin("disk.failures") + " spills given up on a disk error");
+        }
+        sections.add(t);
+    }
+
+    private void moveRow(Section t, String label, String countKey, String bytesKey, String microsKey, Moves ev,
+                         String eventName) {
+        long count;
+        long bytes;
+        long micros;
+        String from;
+        if (last != null && last.has(countKey)) {
+            count = fin(countKey);
+            bytes = fin(bytesKey);
+            micros = fin(microsKey);
+            from = source();
+            if (ev.count > 0 && ev.count != count) {
+                t.note(ev.count + " " + eventName + " events logged but " + countKey + "=" + count + " in the "
+                        + source());
+            }
+        } else if (ev.count > 0) {
+            count = ev.count;
+            bytes = ev.bytes;
+            micros = ev.nLatencies == 0 ? -1 : ev.micros;
+            from = eventName + " events";
+        } else {
+            t.row(label, "-", "-", "-", "-", "-", "-", "-", "none");
+            return;
+        }
+        String mean = count > 0 && micros >= 0 ? Fmt.micros((double) micros / count) : "-";
+        String p50 = "-";
+        String p99 = "-";
+        String max = "-";
+        if (ev.nLatencies > 0) {
+            p50 = String.valueOf(ev.pct(0.50));
+            p99 = String.valueOf(ev.pct(0.99));
+            max = String.valueOf(ev.pct(1.0));
+        } else if (count > 0 && last != null && last.has(microsKey + ".p50")) {
+            // the governor's own histogram (3 significant digits)
+            p50 = String.valueOf(fin(microsKey + ".p50"));
+            p99 = String.valueOf(fin(microsKey + ".p99"));
+            max = String.valueOf(fin(microsKey + ".max"));
+        }
+        t.row(label, String.valueOf(count), Fmt.bytes(bytes), micros < 0 ? "-" : String.valueOf(micros), mean,
+                p50, p99, max, from);
+    }
+
+    private void pool() {
+        Section t = new Section("Pool", "hits", "misses", "hit rate");
+        if (last == null || !(last.has("pool.hits") || last.has("pool.misses"))) {
+            t.note("no pool figures in the log");
+        } else {
+            long h = Math.max(0, fin("pool.hits"));
+            long m = Math.max(0, fin("pool.misses"));
+            t.row(String.valueOf(h), String.valueOf(m), h + m == 0 ? "n/a" : Fmt.pct((double) h / (h + m)));
+            if (h + m == 0) {
+                t.note("no pool hit or miss: the pool was off or served nothing");
+            }
+            if (last.has("pool.bytes")) {
+                t.note("idle in the pool at the " + source() + ": " + Fmt.bytes(fin("pool.bytes")) + " (pool.bytes, part of host.used)");
+            }
+            if (last.has("pool.dropped")) {
+                t.note("idle buffers freed by trimming: " + fin("pool.dropped") + " (pool.dropped)");
+            }
+            for (Map.Entry<String, String> f : last.fields.entrySet()) {
+                String k = f.getKey();
+                if (k.startsWith("pool.") && !Set.of("pool.hits", "pool.misses", "pool.bytes", "pool.dropped").contains(k)) {
+                    t.note(k + "=" + f.getValue());
+                }
+            }
+        }
+        sections.add(t);
+    }
+
+    private static final class Site {
+        long count;
+        long bytes;
+        final Set<String> frameworks = new java.util.TreeSet<>();
+    }
+
+    /** Site list fields of report/summary: {@code site:bytes;...} or (live.sites) {@code site:tensors:bytes;...}. */
+    static final Set<String> SITE_LISTS = Set.of("top.allocated", "top.live", "live.sites", "leak.sites");
+    static final Set<String> LEAK_FIELDS = Set.of("leaks", "leak.bytes");
+
+    /**
+     * Leaks and allocation sites: the site lists of the last report or summary ({@code top.allocated},
+     * {@code live.sites} (else {@code top.live}), {@code leak.sites}), then the {@code leak} events
+     * (and any other event naming a {@code site}) grouped by site, largest first.
+     */
+    private void leaks() {
+        Section t = new Section("Leaks and allocation sites", "what", "site", "count", "bytes", "frameworks");
+        boolean summary = last != null && last == run.summary;
+        if (last != null) {
+            siteList(t, "allocated", last.get("top.allocated"), false);
+            if (last.has("live.sites")) {
+                siteList(t, summary ? "live at exit" : "live", last.get("live.sites"), true);
+            } else {
+                siteList(t, summary ? "live at exit" : "live", last.get("top.live"), false);
+            }
+            siteList(t, "leaked", last.get("leak.sites"), false);
+        }
+        Map<String, Site> sites = new LinkedHashMap<>();
+        long leakEvents = 0;
+        long leakEventBytes = 0;
+        long leaksNotLogged = 0;
+        for (LogEvent e : run.events) {
+            boolean leak = e.name.equals("leak");
+            if (!leak && !e.has("site")) {
+                continue;
+            }
+            if (leak) {
+                leakEvents++;
+                leakEventBytes += Math.max(0, e.num("bytes", 0));
+                leaksNotLogged += Math.max(0, e.num("not.logged", 0));
+            }
+            String site = e.fields.getOrDefault("site", "");
+            Site s = sites.computeIfAbsent(e.name + "\u0000" + (site.isEmpty() ? "(no site)" : site), k -> new Site());
+            s.count += Math.max(1, e.num("count", e.num("allocations", 1)));
+            s.bytes += Math.max(0, e.num("bytes", 0));
+            if (e.has("framework")) {
+                s.frameworks.add(e.get("framework"));
+            }
+        }
+        List<Map.Entry<String, Site>> top = new ArrayList<>(sites.entrySet());
+        top.sort((a, b) -> a.getValue().bytes != b.getValue().bytes
+                ? Long.compare(b.getValue().bytes, a.getValue().bytes) : Long.compare(b.getValue().count, a.getValue().count));
+        for (int i = 0; i < top.size() && i < TOP; i++) {
+            String[] k = top.get(i).getKey().split("\u0000", 2);
+            Site s = top.get(i).getValue();
+            t.row(k[0].equals("leak") ? "leak events" : k[0] + " events", k[1], String.valueOf(s.count),
+                    Fmt.bytes(s.bytes), String.join(",", s.frameworks));
+        }
+        if (top.size() > TOP) {
+            t.note((top.size() - TOP) + " more sites of events not shown");
+        }
+        if (last != null && last.has("leaks")) {
+            t.note("leaks: " + fin("leaks") + " tensors garbage-collected without close, "
+                    + Fmt.bytes(Math.max(0, fin("leak.bytes"))) + " (leaks, leak.bytes of the " + source() + ")");
+        }
+        if (leakEvents > 0) {
+            t.note(leakEvents + " leak events logged, " + Fmt.bytes(leakEventBytes)
+                    + (leaksNotLogged > 0 ? "; " + leaksNotLogged + " more not logged (not.logged)" : ""));
+        }
+        if (run.start != null && run.start.has("sites")) {
+            String mode = run.start.get("sites");
+            t.note("memgov.sites=" + mode + ("sample".equals(mode)
+                    ? ": about one allocation in 128 (and every one of 16 MiB or more) records its site; the others are 'unsampled'"
+                    : "off".equals(mode) ? ": no allocation records its site" : ""));
+        }
+        if (last != null) {
+            for (Map.Entry<String, String> f : last.fields.entrySet()) {
+                String k = f.getKey();
+                if ((k.contains("leak") || k.contains("site")) && !SITE_LISTS.contains(k) && !LEAK_FIELDS.contains(k)) {
+                    t.note(k + "=" + f.getValue() + " (" + source() + ")");
+                }
+            }
+        }
+        if (t.rows.isEmpty() && t.notes.isEmpty()) {
+            t.note("no leak event and no allocation site in the log");
+        }
+        sections.add(t);
+    }
+
+    /** Rows for {@code site:bytes;...} (or {@code site:tensors:bytes;...}); a site may itself hold ':'. */
+    private static void siteList(Section t, String what, String list, boolean withCount) {
+        if (list == null || list.isEmpty()) {
+            return;
+        }
+        int shown = 0;
+        String[] entries = list.split(";");
+        for (String entry : entries) {
+            if (entry.isEmpty()) {
+                continue;
+            }
+            if (shown == TOP) {
+                t.note((entries.length - TOP) + " more " + what + " sites not shown");
+                break;
+            }
+            int c = entry.lastIndexOf(':');
+            long bytes = c < 0 ? -1 : parse(entry.substring(c + 1));
+            String site = c < 0 ? entry : entry.substring(0, c);
+            long count = -1;
+            if (withCount && c > 0) {
+                int c2 = site.lastIndexOf(':');
+                count = c2 < 0 ? -1 : parse(site.substring(c2 + 1));
+                if (count >= 0) {
+                    site = site.substring(0, c2);
+                }
+            }
+            if (bytes < 0) {
+                t.row(what, entry, "-", "-", "");
+            } else {
+                t.row(what, site, count < 0 ? "-" : String.valueOf(count), Fmt.bytes(bytes), "");
+            }
+            shown++;
+        }
+    }
+
+    private static long parse(String s) {
+        try {
+            return Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private void checkpoints() {
+        Section t = new Section("Checkpoints", "label", "at", "host.used", "device.used", "disk.used", "live");
+        for (LogEvent e : run.events) {
+            if (e.name.equals("report") && e.has("label")) {
+                t.row(e.get("label"), Fmt.at(run.at(e.time)), Fmt.bytes(e.num("host.used", -1)),
+                        Fmt.bytes(e.num("device.used", -1)), Fmt.bytes(e.num("disk.used", -1)),
+                        e.has("live") ? e.get("live") : "-");
+            }
+        }
+        if (!t.rows.isEmpty()) {
+            sections.add(t);
+        }
+    }
+
+    private void problems() {
+        Section t = new Section("Configuration and errors", "at", "level", "event", "details");
+        for (LogEvent e : run.events) {
+            boolean waiting = e.name.equals("bridge") && "waiting".equals(e.get("status"));
+            if (!PROBLEMS.contains(e.name) && !waiting) {
+                continue;
+            }
+            StringBuilder d = new StringBuilder();
+            for (Map.Entry<String, String> f : e.fields.entrySet()) {
+                if (f.getKey().equals("message")) {
+                    continue;
+                }
+                d.append(d.length() == 0 ? "" : " ").append(f.getKey()).append('=').append(f.getValue());
+            }
+            if (e.has("message")) {
+                d.append(d.length() == 0 ? "" : ": ").append(e.get("message"));
+            }
+            t.row(e.time == null ? "-" : Fmt.at(run.at(e.time)), e.level == null ? "-" : e.level, e.name,
+                    d.toString().replace('\n', ' '));
+        }
+        if (t.rows.isEmpty()) {
+            t.note("none: no config-error, config-warning, config-change, ungoverned or error event");
+        }
+        sections.add(t);
+    }
+}

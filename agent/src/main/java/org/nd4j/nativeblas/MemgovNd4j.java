@@ -79,12 +79,19 @@ public final class MemgovNd4j {
 
     /** Bytes allocated anew since the last GC memgov asked for, because the pool had nothing. */
     static final java.util.concurrent.atomic.AtomicLong MISSED = new java.util.concurrent.atomic.AtomicLong();
+    /** Bytes the pool served since the last GC memgov asked for. */
+    static final java.util.concurrent.atomic.AtomicLong SERVED = new java.util.concurrent.atomic.AtomicLong();
+    /** The most bytes of misses between two GCs memgov asks for. */
+    static final long GC_AFTER_MAX = KIND < 0 ? Long.MAX_VALUE
+            : Math.max(8L << 20, Math.min(128L << 20, Governor.current().pool().max() / 2));
     /**
      * After this many bytes of pool misses memgov asks for a GC: ND4J arrays dropped without close()
      * are released (and their blocks pooled) only when one runs, and one may not come for a long time.
+     * Adaptive: halved (down to 8 MiB) while the GCs refill the pool (what the pool served since the
+     * last one is at least half of it), doubled (up to {@link #GC_AFTER_MAX}) while they do not, as
+     * when the application's live arrays are growing rather than being dropped.
      */
-    static final long GC_AFTER = KIND < 0 ? Long.MAX_VALUE
-            : Math.max(4L << 20, Math.min(64L << 20, Governor.current().pool().max() / 2));
+    static volatile long gcAfter = Math.min(16L << 20, GC_AFTER_MAX);
 
     /** A block of at least {@code bytes}: a pooled one when there is one, else new. Null if malloc fails. */
     static Block takeBlock(long bytes) {
@@ -92,10 +99,14 @@ public final class MemgovNd4j {
         if (size > 0) {
             Object entry = Governor.poolTake(KIND, size);
             if (entry != null) {
+                SERVED.addAndGet(size);
                 return new Block((Pointer) entry, size, true);
             }
-            if (MISSED.addAndGet(size) >= GC_AFTER) {
+            long after = gcAfter;
+            if (MISSED.addAndGet(size) >= after) {
                 MISSED.set(0);
+                boolean refilled = SERVED.getAndSet(0) >= after / 2;
+                gcAfter = refilled ? Math.max(8L << 20, after / 2) : Math.min(GC_AFTER_MAX, after * 2);
                 Governor.requestGc();
             }
         }

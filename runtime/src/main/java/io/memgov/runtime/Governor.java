@@ -753,7 +753,7 @@ public final class Governor {
     // ---------------------------------------------------------------- buffer pool
 
     /**
-     * Asks the governor's thread to run a GC soon (at most one each 100 ms): arrays a framework
+     * Asks the governor's thread to run a GC soon (at most one each 20 ms): arrays a framework
      * releases only through the GC (ND4J's dropped without close()) come back to the pool.
      */
     public static void requestGc() {
@@ -962,7 +962,7 @@ public final class Governor {
                         trimIdlePool();
                         nextTrim = now + 1000;
                     }
-                    if (gcRequested && now - lastGcMillis >= 100) {
+                    if (gcRequested && now - lastGcMillis >= 20) {
                         gcRequested = false;
                         lastGcMillis = now;
                         gcs.incrementAndGet();

@@ -23,10 +23,16 @@ import java.util.regex.Pattern;
  * measured at all).
  *
  * <p>Usage, from the repository root (or with {@code -Dmemgov.root=DIR}):
- * {@code java -cp benchmarks/target/memgov-benchmarks.jar io.memgov.bench.Compare [--quick] [tinyops] [mlp] [startup] [nd4jops] [dl4j]}
+ * {@code java [-Dmemgov.bench.options=host.limit=8g] -cp benchmarks/target/memgov-benchmarks.jar io.memgov.bench.Compare [--quick] [tinyops] [mlp] [startup] [nd4jops] [dl4j]}
  */
 public final class Compare {
     private static final long RUN_TIMEOUT_MIN = 15;
+    /**
+     * More agent options for the runs with the agent, from {@code -Dmemgov.bench.options}, e.g.
+     * {@code host.limit=8g} to measure spill mode's hooks while nothing is over the limit.
+     */
+    private static final String EXTRA = System.getProperty("memgov.bench.options", "").isEmpty() ? ""
+            : "," + System.getProperty("memgov.bench.options");
 
     private Compare() {
     }
@@ -134,7 +140,7 @@ public final class Compare {
         Runner runner = new Runner(java, root, agentJar, examplesJar);
         System.out.println("memgov benchmarks (" + (quick ? "quick" : "full") + "), root " + root);
         System.out.println("child JVM: " + java + " -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1 [-javaagent:" + root.relativize(agentJar)
-                + "=log.file=<tmp>] -cp " + root.relativize(examplesJar) + " <main> <args>");
+                + "=log.file=<tmp>" + EXTRA + "] -cp " + root.relativize(examplesJar) + " <main> <args>");
 
         // DJL extracts its natives on the first run ever; take that (and class-data warm-up) out of the figures.
         try {
@@ -229,7 +235,7 @@ public final class Compare {
             Path log = agent ? Files.createTempFile("memgov-bench-", ".agent.log") : null;
             boolean keep = false;
             try {
-                List<String> cmd = BenchSupport.childCommand(java, agentJar, agent ? "log.file=" + log : null,
+                List<String> cmd = BenchSupport.childCommand(java, agentJar, agent ? "log.file=" + log + EXTRA : null,
                         examplesJar, mainClass, args);
                 Process p = BenchSupport.startChild(cmd, root, out);
                 if (!p.waitFor(RUN_TIMEOUT_MIN, TimeUnit.MINUTES)) {

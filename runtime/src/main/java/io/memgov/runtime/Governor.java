@@ -42,7 +42,8 @@ public final class Governor {
     private static final AtomicLong PENDING_VIEWS = new AtomicLong();
     private static final int MAX_ADVICE_ERRORS_LOGGED = 10;
 
-    private final MemgovConfig config;
+    /** Replaced whole by a live change ({@link #change}). */
+    private volatile MemgovConfig config;
     private final EventLog log;
     private final Budget host;
     private final Budget disk;
@@ -50,6 +51,8 @@ public final class Governor {
     private final Budget[] hostByFramework = new Budget[FRAMEWORKS.length];
     private final AtomicReferenceArray<Budget> devices = new AtomicReferenceArray<>(64);
     private final Ledger ledger = new Ledger();
+    /** Sites, histograms, leaks (see {@link Metrics}). */
+    private final Metrics metrics;
     private final AtomicLong ids = new AtomicLong(1);
     // allocations, releases and allocated bytes are counted by the ledger, under the lock it takes anyway
     private final AtomicLong failures = new AtomicLong();
@@ -75,6 +78,10 @@ public final class Governor {
     /** Milliseconds since start, kept by the background thread: a volatile read on the hot path. */
     private volatile int nowMillis;
     private volatile Thread background;
+    /** Run once on the background thread as it starts (JMX, JFR: off the application's start-up path). */
+    private final List<Runnable> backgroundStart = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Run about once a second on the background thread (the config file watch). */
+    private final List<Runnable> everySecond = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public Governor(MemgovConfig config, EventLog log) {
         this.config = config;
@@ -85,7 +92,10 @@ public final class Governor {
             hostByFramework[i] = new Budget("host." + FRAMEWORKS[i], Budget.NONE);
         }
         this.store = new SpillStore(java.nio.file.Paths.get(config.diskDir()), disk);
+        this.metrics = new Metrics(config.sites());
     }
+
+    public Metrics metrics() { return metrics; }
 
     public SpillStore spillStore() { return store; }
 
@@ -118,6 +128,11 @@ public final class Governor {
             b = devices.get(d);
         }
         return b;
+    }
+
+    /** True once GPU {@code device} has a budget (something was allocated on it). */
+    public boolean hasDevice(int device) {
+        return device >= 0 && device < devices.length() && devices.get(device) != null;
     }
 
     private Budget budget(int tier, int device) {
@@ -174,6 +189,7 @@ public final class Governor {
 
     private void commitTracked(Tracked t) {
         ledger.add(t); // also counts allocations and their bytes
+        metrics.committed(t);
     }
 
     /** The reserved allocation did not happen: its bytes are given back. */
@@ -199,6 +215,9 @@ public final class Governor {
         }
         Tracked t = new Tracked(ids.getAndIncrement(), bytes, framework, tier, device);
         t.lastAccess = nowMillis;
+        if (metrics.wants(t)) {
+            metrics.sample(t);
+        }
         return t;
     }
 
@@ -390,6 +409,11 @@ public final class Governor {
         long micros = (System.nanoTime() - t0) / 1000;
         offloads.incrementAndGet();
         offloadBytes.addAndGet(victim.bytes);
+        metrics.spilled(micros);
+        JfrSink jfr = metrics.jfr;
+        if (jfr != null) {
+            jfr.spill(victim.id, victim.bytes, "device." + victim.device, "host", micros);
+        }
         log.emit(LogLevel.DEBUG, "spill", "id", victim.id, "bytes", victim.bytes, "from", "device." + victim.device,
                 "to", "host", "micros", micros);
         signalReleased();
@@ -435,6 +459,11 @@ public final class Governor {
         spills.incrementAndGet();
         spillBytes.addAndGet(victim.bytes);
         spillMicros.addAndGet(micros);
+        metrics.spilled(micros);
+        JfrSink jfr = metrics.jfr;
+        if (jfr != null) {
+            jfr.spill(victim.id, victim.bytes, "host", "disk", micros);
+        }
         log.emit(LogLevel.DEBUG, "spill", "id", victim.id, "bytes", victim.bytes, "from", "host", "to", "disk",
                 "micros", micros, "file", file.path());
         return true;
@@ -523,6 +552,11 @@ public final class Governor {
         g.restores.incrementAndGet();
         g.restoreBytes.addAndGet(t.bytes);
         g.restoreMicros.addAndGet(micros);
+        g.metrics.restored(micros);
+        JfrSink jfr = g.metrics.jfr;
+        if (jfr != null) {
+            jfr.restore(t.id, t.bytes, "disk", "host", micros);
+        }
         g.log.emit(LogLevel.DEBUG, "restore", "id", t.id, "bytes", t.bytes, "from", "disk", "to", "host",
                 "micros", micros);
     }
@@ -541,6 +575,11 @@ public final class Governor {
         restores.incrementAndGet();
         restoreBytes.addAndGet(t.bytes);
         restoreMicros.addAndGet(micros);
+        metrics.restored(micros);
+        JfrSink jfr = metrics.jfr;
+        if (jfr != null) {
+            jfr.restore(t.id, t.bytes, "host", "device." + t.device, micros);
+        }
         log.emit(LogLevel.DEBUG, "restore", "id", t.id, "bytes", t.bytes, "from", "host", "to", "device." + t.device,
                 "micros", micros);
         signalReleased();
@@ -572,11 +611,19 @@ public final class Governor {
                 + (policy == OnLimit.FAIL ? ", or set memgov.on-limit=spill or wait" : "");
         log.emit(LogLevel.ERROR, "limit", "tier", Tier.values()[tier].key(), "requested", bytes, "used", budget.used(),
                 "limit", budget.limit(), "action", "fail", "message", msg);
+        JfrSink jfr = metrics.jfr;
+        if (jfr != null) {
+            jfr.limitReached(Tier.values()[tier].key(), bytes, budget.used(), budget.limit(), "fail");
+        }
         return new MemgovOutOfMemoryError(msg);
     }
 
     /** A {@code limit} event, at most one a second per tier (with how many were not logged). */
     private void logLimit(Budget budget, int tier, long bytes, OnLimit policy) {
+        JfrSink jfr = metrics.jfr;
+        if (jfr != null) {
+            jfr.limitReached(Tier.values()[tier].key(), bytes, budget.used(), budget.limit(), policy.configName());
+        }
         long now = System.nanoTime();
         long last = lastLimitLog.get();
         if (now - last < 1_000_000_000L && last != 0 || !lastLimitLog.compareAndSet(last, now)) {
@@ -616,6 +663,17 @@ public final class Governor {
         Governor g = current;
         long id = g == null ? 0 : g.ids.getAndIncrement();
         return new Tracked(id, owner);
+    }
+
+    /**
+     * The array behind {@code record} was freed by the garbage collector without having been closed:
+     * a {@code leak} event (rate-limited, see {@link Metrics#leak}). The caller then releases it.
+     */
+    public static void leaked(Object record) {
+        Governor g = current;
+        if (g != null && record instanceof Tracked && !((Tracked) record).isReleased()) {
+            g.metrics.leak(((Tracked) record).storage, g.log);
+        }
     }
 
     /** The array behind {@code record} is gone. Idempotent: a second release of one array does nothing. */
@@ -733,6 +791,11 @@ public final class Governor {
 
     /** The fields of {@code report} and {@code summary}, in CONTRACT order, then extras. */
     public Map<String, Object> snapshot() {
+        return snapshot(false);
+    }
+
+    /** {@link #snapshot()}; {@code summary}: with the summary's extra fields ({@code live.sites}, {@code leak.sites}). */
+    public Map<String, Object> snapshot(boolean summary) {
         long devUsed = 0;
         long devPeak = 0;
         Map<String, Object> perDevice = new LinkedHashMap<>();
@@ -778,6 +841,8 @@ public final class Governor {
         m.put("allocated.bytes", ledger.addedBytes());
         m.putAll(perDevice);
         m.put("uptime.ms", System.currentTimeMillis() - startMillis);
+        metrics.putFigures(m);
+        metrics.putSites(m, ledger, ledger.addedBytes(), summary);
         return m;
     }
 
@@ -790,15 +855,31 @@ public final class Governor {
             return;
         }
         Thread t = new Thread(() -> {
-            long nextReport = reportIntervalMillis > 0 ? System.currentTimeMillis() + reportIntervalMillis : Long.MAX_VALUE;
+            long interval = reportIntervalMillis;
+            long nextReport = interval > 0 ? System.currentTimeMillis() + interval : Long.MAX_VALUE;
+            long nextSecond = 0;
             try {
+                for (Runnable r : backgroundStart) {
+                    runSafely(r);
+                }
                 while (!Thread.currentThread().isInterrupted()) {
                     Thread.sleep(10);
                     long now = System.currentTimeMillis();
                     nowMillis = (int) (now - startMillis);
+                    long iv = config.reportIntervalMillis();
+                    if (iv != interval) { // changed live
+                        interval = iv;
+                        nextReport = iv > 0 ? now + iv : Long.MAX_VALUE;
+                    }
                     if (now >= nextReport) {
                         report();
-                        nextReport = now + reportIntervalMillis;
+                        nextReport = now + interval;
+                    }
+                    if (now >= nextSecond) {
+                        nextSecond = now + 1000;
+                        for (Runnable r : everySecond) {
+                            runSafely(r);
+                        }
                     }
                 }
             } catch (InterruptedException e) {
@@ -811,6 +892,71 @@ public final class Governor {
         t.start();
         background = t;
     }
+
+    private void runSafely(Runnable r) {
+        try {
+            r.run();
+        } catch (Throwable e) {
+            error("a background task failed", e);
+        }
+    }
+
+    /** {@code task} runs once on the background thread as it starts; register before {@link #startBackground}. */
+    public void atBackgroundStart(Runnable task) {
+        backgroundStart.add(task);
+    }
+
+    /** {@code task} runs about once a second on the background thread. */
+    public void everySecond(Runnable task) {
+        everySecond.add(task);
+    }
+
+    /** Where JFR events go from now on (null: none). */
+    public void jfr(JfrSink sink) {
+        metrics.jfr = sink;
+    }
+
+    /**
+     * Applies a live change of {@code key} (one of {@link MemgovConfig#LIVE_KEYS}): {@code next} is the
+     * configuration with the new value. Limits go to the budgets at once (an allocation over a lowered
+     * limit spills, waits or fails as at start); the other keys are read from the configuration as they are
+     * used. Logs {@code config-change} with {@code key}, {@code old}, {@code new} and {@code source}.
+     */
+    public synchronized void change(String key, MemgovConfig next, String source) {
+        String old = config.rawValue(key);
+        config = next;
+        host.setLimit(next.hostLimit());
+        disk.setLimit(next.diskLimit());
+        for (int i = 0; i < devices.length(); i++) {
+            Budget b = devices.get(i);
+            if (b != null) {
+                b.setLimit(next.deviceLimit());
+            }
+        }
+        log.setThreshold(next.logLevel());
+        log.emit(LogLevel.INFO, "config-change", "key", key, "old", old, "new", next.rawValue(key), "source", source);
+        signalReleased(); // waiters re-check against a raised limit
+    }
+
+    /** Resets every tier's peak to its current use. */
+    public void resetPeaks() {
+        host.resetPeak();
+        disk.resetPeak();
+        for (int i = 0; i < devices.length(); i++) {
+            Budget b = devices.get(i);
+            if (b != null) {
+                b.resetPeak();
+            }
+        }
+        for (Budget b : hostByFramework) {
+            b.resetPeak();
+        }
+    }
+
+    public long spills() { return spills.get(); }
+    public long restores() { return restores.get(); }
+    public long spillBytes() { return spillBytes.get(); }
+    public long restoreBytes() { return restoreBytes.get(); }
 
     public void report() {
         log.emit(LogLevel.INFO, "report", snapshot());
@@ -832,7 +978,7 @@ public final class Governor {
 
     /** Logs the summary and closes the log; called once at JVM exit. */
     public void summary() {
-        log.emit(LogLevel.INFO, "summary", snapshot());
+        log.emit(LogLevel.INFO, "summary", snapshot(true));
         log.flush();
     }
 

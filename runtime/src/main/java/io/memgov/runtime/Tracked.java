@@ -42,6 +42,8 @@ public final class Tracked {
     /** Place in the ledger, guarded by the ledger stripe's lock (storage owners only); -1 when not in it. */
     int slot = -1;
     byte stripe;
+    /** Allocation site id ({@link Sites}; {@link Sites#UNSAMPLED} when no stack was walked). */
+    int site;
 
     private static final Tier[] TIERS = Tier.values();
     public static final int RESIDENT = 0;
@@ -86,4 +88,6 @@ public final class Tracked {
     public int state() { return storage.state; }
     public long bytes() { return storage.bytes; }
     public int lastAccessMillis() { return storage.lastAccess; }
+    /** The site id of the storage ({@link Sites}). */
+    public int site() { return storage.site; }
 }

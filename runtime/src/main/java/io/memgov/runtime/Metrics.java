@@ -1,0 +1,198 @@
+package io.memgov.runtime;
+
+import io.memgov.runtime.config.LogLevel;
+import io.memgov.runtime.config.SiteMode;
+import io.memgov.runtime.log.EventLog;
+
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.SynchronizedHistogram;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What the governor observes beyond its counters: allocation sites (sampled per {@code memgov.sites}),
+ * distributions (allocation sizes, spill and restore latencies) and leaks.
+ *
+ * <p>Sampling: about one allocation in {@link #INTERVAL} (a random gap of 1 to 2×INTERVAL-1 allocation
+ * ids, so no loop period aliases with it) is "sampled": its size goes into the size histogram, its site
+ * is recorded (sites=sample or all) and a JFR {@code io.memgov.Allocation} event is emitted. With
+ * sites=sample, allocations of {@link #LARGE} bytes or more always record their site too; with
+ * sites=all every allocation is sampled. An allocation whose stack was not walked has the site
+ * {@code unsampled}.
+ */
+public final class Metrics {
+    public static final int INTERVAL = 64;
+    public static final long LARGE = 1L << 20;
+    static final int TOP = 5;
+    static final int LIVE_SITES = 20;
+    /** Leak lines logged per second at most; the others are counted in the next line's {@code not.logged}. */
+    static final int LEAKS_PER_SECOND = 10;
+
+    private final Sites sites = new Sites();
+    private final SiteMode mode;
+    /** The next allocation id that is sampled (0 with sites=all: every one). */
+    volatile long nextSample;
+    /** Allocations of at least this many bytes always record their site. */
+    final long large;
+
+    private final Histogram sizes = new SynchronizedHistogram(1L << 50, 3);
+    private final Histogram spillMicros = new SynchronizedHistogram(1L << 40, 3);
+    private final Histogram restoreMicros = new SynchronizedHistogram(1L << 40, 3);
+
+    private final AtomicLong leaks = new AtomicLong();
+    private final AtomicLong leakBytes = new AtomicLong();
+    private final Map<Integer, long[]> leaksBySite = new HashMap<>();
+    private long leakWindowStart;
+    private int leaksInWindow;
+    private long leaksNotLogged;
+
+    /** JFR events, or null while JFR is not set up (see {@link Governor#startBackground}). */
+    volatile JfrSink jfr;
+
+    public Metrics(SiteMode mode) {
+        this.mode = mode;
+        this.large = mode == SiteMode.OFF ? Long.MAX_VALUE : mode == SiteMode.ALL ? 0 : LARGE;
+        this.nextSample = mode == SiteMode.ALL ? 0 : ThreadLocalRandom.current().nextInt(2 * INTERVAL);
+    }
+
+    public SiteMode mode() { return mode; }
+    public Sites sites() { return sites; }
+
+    /** The hot-path test: does the allocation {@code t} need {@link #sample}? */
+    boolean wants(Tracked t) {
+        return t.id >= nextSample || t.bytes >= large;
+    }
+
+    /** A sampled or large allocation (see the class comment). Never throws. */
+    void sample(Tracked t) {
+        try {
+            boolean regular = t.id >= nextSample;
+            if (regular) {
+                if (mode != SiteMode.ALL) {
+                    nextSample = t.id + 1 + ThreadLocalRandom.current().nextInt(2 * INTERVAL - 1);
+                }
+                sizes.recordValue(Math.min(t.bytes, sizes.getHighestTrackableValue()));
+            }
+            if (mode != SiteMode.OFF) {
+                t.site = sites.capture();
+            }
+            JfrSink j = jfr;
+            if (j != null && regular) {
+                j.allocation(t.id, t.bytes, Governor.FRAMEWORKS[t.framework], Tier.values()[t.tier].key(),
+                        mode == SiteMode.OFF ? "" : sites.name(t.site));
+            }
+        } catch (Throwable e) {
+            // observing must never break an allocation
+        }
+    }
+
+    /** A committed allocation: counted under its site when it has one. */
+    void committed(Tracked t) {
+        if (t.site != Sites.UNSAMPLED) {
+            sites.allocated(t.site, t.bytes);
+        }
+    }
+
+    void spilled(long micros) {
+        spillMicros.recordValue(Math.min(micros, spillMicros.getHighestTrackableValue()));
+    }
+
+    void restored(long micros) {
+        restoreMicros.recordValue(Math.min(micros, restoreMicros.getHighestTrackableValue()));
+    }
+
+    /**
+     * A storage was released by the garbage collector without having been closed: counted, and logged
+     * as a {@code leak} event at most {@link #LEAKS_PER_SECOND} times a second.
+     */
+    void leak(Tracked t, EventLog log) {
+        leaks.incrementAndGet();
+        leakBytes.addAndGet(t.bytes);
+        long notLogged;
+        synchronized (leaksBySite) {
+            long[] v = leaksBySite.computeIfAbsent(t.site, k -> new long[2]);
+            v[0]++;
+            v[1] += t.bytes;
+            long now = System.nanoTime();
+            if (now - leakWindowStart >= 1_000_000_000L || leakWindowStart == 0) {
+                leakWindowStart = now;
+                leaksInWindow = 0;
+            }
+            if (leaksInWindow >= LEAKS_PER_SECOND) {
+                leaksNotLogged++;
+                return;
+            }
+            leaksInWindow++;
+            notLogged = leaksNotLogged;
+            leaksNotLogged = 0;
+        }
+        log.emit(LogLevel.INFO, "leak", "id", t.id, "bytes", t.bytes, "framework", Governor.FRAMEWORKS[t.framework],
+                "site", sites.name(t.site), "not.logged", notLogged);
+    }
+
+    public long leaks() { return leaks.get(); }
+    public long leakBytes() { return leakBytes.get(); }
+
+    /** The histogram and leak fields of report and summary. */
+    void putFigures(Map<String, Object> m) {
+        putPercentiles(m, "alloc.size", sizes);
+        putPercentiles(m, "spill.micros", spillMicros);
+        putPercentiles(m, "restore.micros", restoreMicros);
+        m.put("leaks", leaks.get());
+        m.put("leak.bytes", leakBytes.get());
+    }
+
+    private static void putPercentiles(Map<String, Object> m, String name, Histogram h) {
+        synchronized (h) {
+            boolean empty = h.getTotalCount() == 0;
+            m.put(name + ".p50", empty ? 0L : h.getValueAtPercentile(50));
+            m.put(name + ".p99", empty ? 0L : h.getValueAtPercentile(99));
+            m.put(name + ".max", empty ? 0L : h.getMaxValue());
+        }
+    }
+
+    /**
+     * The site fields of report and summary: {@code top.live} (live bytes by site) and
+     * {@code top.allocated} (bytes committed by site); with {@code summary}, also {@code live.sites}
+     * ({@code site:tensors:bytes} for the storages still live) and {@code leak.sites}.
+     */
+    void putSites(Map<String, Object> m, Ledger ledger, long allocatedTotal, boolean summary) {
+        if (mode == SiteMode.OFF) {
+            return;
+        }
+        int n = sites.size();
+        long[] liveBytes = new long[n];
+        long[] liveCount = new long[n];
+        ledger.forEach(t -> {
+            int s = t.site;
+            if (s >= 0 && s < n) {
+                liveBytes[s] += t.bytes;
+                liveCount[s]++;
+            }
+        });
+        m.put("top.live", sites.top(liveBytes, TOP));
+        m.put("top.allocated", sites.top(sites.allocatedBytes(allocatedTotal), TOP));
+        if (summary) {
+            String top = sites.top(liveBytes, LIVE_SITES);
+            StringBuilder sb = new StringBuilder();
+            for (String entry : top.isEmpty() ? new String[0] : top.split(";")) {
+                int colon = entry.lastIndexOf(':');
+                String site = entry.substring(0, colon);
+                sb.append(sb.length() == 0 ? "" : ";").append(site).append(':')
+                        .append(liveCount[sites.intern(site)]).append(':').append(entry.substring(colon + 1));
+            }
+            m.put("live.sites", sb.toString());
+            long[] leaked;
+            synchronized (leaksBySite) {
+                leaked = new long[sites.size()];
+                for (Map.Entry<Integer, long[]> e : leaksBySite.entrySet()) {
+                    leaked[e.getKey()] = e.getValue()[1];
+                }
+            }
+            m.put("leak.sites", sites.top(leaked, TOP));
+        }
+    }
+}

@@ -87,6 +87,7 @@ public final class Installer {
             governor.closeSpills();
             log.close();
         }, "memgov-summary"));
+        Observability.install(governor, config, args);
         governor.startBackground(config.reportIntervalMillis());
 
         log.emit(LogLevel.INFO, "start",

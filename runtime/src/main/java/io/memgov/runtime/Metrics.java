@@ -80,7 +80,7 @@ public final class Metrics {
                 t.site = sites.capture();
             }
             JfrSink j = jfr;
-            if (j != null && regular) {
+            if (j != null) {
                 j.allocation(t.id, t.bytes, Governor.FRAMEWORKS[t.framework], Tier.values()[t.tier].key(),
                         mode == SiteMode.OFF ? "" : sites.name(t.site));
             }
@@ -148,9 +148,10 @@ public final class Metrics {
     private static void putPercentiles(Map<String, Object> m, String name, Histogram h) {
         synchronized (h) {
             boolean empty = h.getTotalCount() == 0;
-            m.put(name + ".p50", empty ? 0L : h.getValueAtPercentile(50));
-            m.put(name + ".p99", empty ? 0L : h.getValueAtPercentile(99));
-            m.put(name + ".max", empty ? 0L : h.getMaxValue());
+            // HdrHistogram keeps 3 significant digits: a value is given as the lowest of its bucket
+            m.put(name + ".p50", empty ? 0L : h.lowestEquivalentValue(h.getValueAtPercentile(50)));
+            m.put(name + ".p99", empty ? 0L : h.lowestEquivalentValue(h.getValueAtPercentile(99)));
+            m.put(name + ".max", empty ? 0L : h.lowestEquivalentValue(h.getMaxValue()));
         }
     }
 

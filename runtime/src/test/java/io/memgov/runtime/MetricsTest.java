@@ -165,9 +165,9 @@ class MetricsTest {
             g.metrics().restored(i * 10L);
         }
         Map<String, Object> s = g.snapshot();
-        assertEquals(50L, (Long) s.get("alloc.size.p50") / 1000);
-        assertEquals(99L, (Long) s.get("alloc.size.p99") / 1000);
-        assertEquals(100L, (Long) s.get("alloc.size.max") / 1000);
+        assertEquals(50_000, (Long) s.get("alloc.size.p50"), 50, "within 0.1%");
+        assertEquals(99_000, (Long) s.get("alloc.size.p99"), 99);
+        assertEquals(100_000, (Long) s.get("alloc.size.max"), 100);
         assertEquals(50L, s.get("spill.micros.p50"));
         assertEquals(99L, s.get("spill.micros.p99"));
         assertEquals(100L, s.get("spill.micros.max"));

@@ -15,7 +15,8 @@ import java.util.function.Supplier;
 
 /**
  * Watches the config file in use: run about once a second on the governor's thread, it reads the file
- * and, when its bytes changed, loads the whole configuration again (all five sources, as at start) and
+ * and, when its bytes changed and then read the same a second later (so a file caught half-written is
+ * never applied), loads the whole configuration again (all five sources, as at start) and
  * applies the live keys ({@link MemgovConfig#LIVE_KEYS}) whose effective value changed since the last
  * good load, each as a {@code config-change} event. An edit with any error changes nothing: each error
  * is a {@code config-error} event with the message given at start. Changed keys that only take effect at
@@ -27,6 +28,7 @@ public final class ConfigWatcher implements Runnable {
     private final Supplier<ConfigLoader.Result> reload;
     private MemgovConfig lastGood;
     private byte[] lastBytes;
+    private byte[] pending;
     private boolean missingLogged;
 
     public ConfigWatcher(Governor governor, Path file, Supplier<ConfigLoader.Result> reload, MemgovConfig loaded) {
@@ -59,8 +61,14 @@ public final class ConfigWatcher implements Runnable {
         }
         missingLogged = false;
         if (Arrays.equals(bytes, lastBytes)) {
+            pending = null;
             return;
         }
+        if (!Arrays.equals(bytes, pending)) {
+            pending = bytes; // applied once it reads the same a second later: never a half-written file
+            return;
+        }
+        pending = null;
         lastBytes = bytes;
         ConfigLoader.Result r = reload.get();
         for (ConfigProblem w : r.warnings()) {

@@ -924,6 +924,7 @@ public final class Governor {
      */
     public synchronized void change(String key, MemgovConfig next, String source) {
         String old = config.rawValue(key);
+        LogLevel levelBefore = config.logLevel();
         config = next;
         host.setLimit(next.hostLimit());
         disk.setLimit(next.diskLimit());
@@ -933,8 +934,10 @@ public final class Governor {
                 b.setLimit(next.deviceLimit());
             }
         }
-        log.setThreshold(next.logLevel());
+        // the change itself is logged at the more verbose of the old and new log levels
+        log.setThreshold(LogLevel.values()[Math.min(levelBefore.ordinal(), next.logLevel().ordinal())]);
         log.emit(LogLevel.INFO, "config-change", "key", key, "old", old, "new", next.rawValue(key), "source", source);
+        log.setThreshold(next.logLevel());
         signalReleased(); // waiters re-check against a raised limit
     }
 

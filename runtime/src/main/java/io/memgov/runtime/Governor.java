@@ -857,7 +857,7 @@ public final class Governor {
         Thread t = new Thread(() -> {
             long interval = reportIntervalMillis;
             long nextReport = interval > 0 ? System.currentTimeMillis() + interval : Long.MAX_VALUE;
-            long nextSecond = 0;
+            long nextSecond = System.currentTimeMillis() + 1000;
             try {
                 for (Runnable r : backgroundStart) {
                     runSafely(r);
@@ -906,7 +906,7 @@ public final class Governor {
         backgroundStart.add(task);
     }
 
-    /** {@code task} runs about once a second on the background thread. */
+    /** {@code task} runs about once a second on the background thread, the first time a second after it starts. */
     public void everySecond(Runnable task) {
         everySecond.add(task);
     }

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code unsampled}.
  */
 public final class Metrics {
-    public static final int INTERVAL = 64;
+    public static final int INTERVAL = 128;
     public static final long LARGE = 1L << 20;
     static final int TOP = 5;
     static final int LIVE_SITES = 20;
@@ -38,9 +38,10 @@ public final class Metrics {
     /** Allocations of at least this many bytes always record their site. */
     final long large;
 
-    private final Histogram sizes = new SynchronizedHistogram(1L << 50, 3);
-    private final Histogram spillMicros = new SynchronizedHistogram(1L << 40, 3);
-    private final Histogram restoreMicros = new SynchronizedHistogram(1L << 40, 3);
+    // 3 significant digits, auto-resizing: they start small and grow to the largest value seen
+    private final Histogram sizes = new SynchronizedHistogram(3);
+    private final Histogram spillMicros = new SynchronizedHistogram(3);
+    private final Histogram restoreMicros = new SynchronizedHistogram(3);
 
     private final AtomicLong leaks = new AtomicLong();
     private final AtomicLong leakBytes = new AtomicLong();
@@ -74,7 +75,7 @@ public final class Metrics {
                 if (mode != SiteMode.ALL) {
                     nextSample = t.id + 1 + ThreadLocalRandom.current().nextInt(2 * INTERVAL - 1);
                 }
-                sizes.recordValue(Math.min(t.bytes, sizes.getHighestTrackableValue()));
+                sizes.recordValue(t.bytes);
             }
             if (mode != SiteMode.OFF) {
                 t.site = sites.capture();
@@ -97,11 +98,11 @@ public final class Metrics {
     }
 
     void spilled(long micros) {
-        spillMicros.recordValue(Math.min(micros, spillMicros.getHighestTrackableValue()));
+        spillMicros.recordValue(Math.max(0, micros));
     }
 
     void restored(long micros) {
-        restoreMicros.recordValue(Math.min(micros, restoreMicros.getHighestTrackableValue()));
+        restoreMicros.recordValue(Math.max(0, micros));
     }
 
     /**

@@ -89,10 +89,10 @@ class MetricsTest {
     }
 
     @Test
-    void sitesSampleRecordsAboutOneInSixtyFourAndEveryLargeOne() {
+    void sitesSampleRecordsAboutOneInAHundredTwentyEightAndEveryLargeOne() {
         install("sites=sample");
         int recorded = 0;
-        int n = 64 * 200;
+        int n = Metrics.INTERVAL * 200;
         for (int i = 0; i < n; i++) {
             Tracked t = (Tracked) Allocator.allocate(100);
             if (t.site() != Sites.UNSAMPLED) {

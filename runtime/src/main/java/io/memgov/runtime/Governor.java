@@ -796,6 +796,13 @@ public final class Governor {
 
     /** {@link #snapshot()}; {@code summary}: with the summary's extra fields ({@code live.sites}, {@code leak.sites}). */
     public Map<String, Object> snapshot(boolean summary) {
+        Map<String, Object> m = figures();
+        metrics.putSites(m, ledger, ledger.addedBytes(), summary);
+        return m;
+    }
+
+    /** The counters and distributions of {@link #snapshot()}, without the site lists (no walk over the live set). */
+    public Map<String, Object> figures() {
         long devUsed = 0;
         long devPeak = 0;
         Map<String, Object> perDevice = new LinkedHashMap<>();
@@ -842,7 +849,6 @@ public final class Governor {
         m.putAll(perDevice);
         m.put("uptime.ms", System.currentTimeMillis() - startMillis);
         metrics.putFigures(m);
-        metrics.putSites(m, ledger, ledger.addedBytes(), summary);
         return m;
     }
 

@@ -31,7 +31,7 @@ public final class GovernorJmx implements GovernorMXBean {
     }
 
     private long figure(String key) {
-        Object v = g.snapshot().get(key);
+        Object v = g.figures().get(key);
         return v instanceof Long ? (Long) v : 0L;
     }
 

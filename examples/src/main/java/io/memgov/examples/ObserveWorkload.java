@@ -19,7 +19,7 @@ import javax.management.ObjectName;
 /**
  * Workloads for memgov's observability (sites, leaks, JMX, live reload, JFR). Mode as first arg:
  * <ul>
- * <li>{@code live}: allocates three 2 MiB DJL arrays in {@code allocateLive}, closes one and exits with
+ * <li>{@code live}: allocates three 16 MiB DJL arrays in {@code allocateLive}, closes one and exits with
  * two still open (they appear in the summary's {@code live.sites}).</li>
  * <li>{@code nd4j-leak N}: creates N 1 MiB ND4J arrays in {@code leakNd4j} that are never closed, then
  * drops them and runs the GC until memgov counts them as leaks (read through its MBean) or 30 s pass.</li>
@@ -72,7 +72,7 @@ public final class ObserveWorkload {
     private static List<NDArray> allocateLive(NDManager manager) {
         List<NDArray> arrays = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            arrays.add(manager.zeros(new Shape(512 * 1024))); // 2 MiB of float32
+            arrays.add(manager.zeros(new Shape(4 * 1024 * 1024))); // 16 MiB of float32
         }
         return arrays;
     }

@@ -26,24 +26,25 @@ class ObserveIT {
     @Test
     void theSummaryNamesTheSitesOfTensorsStillLiveAtExit() throws Exception {
         Path log = Forked.newLog("sites");
-        // default sites=sample: 2 MiB arrays are large, so each records its site
+        // default sites=sample: 16 MiB arrays are large, so each records its site
         Forked run = Forked.run("log.file=" + log, List.of(), Forked.examplesClassPath(), WORKLOAD, "live");
         assertEquals(0, run.exitCode, run.toString());
         Map<String, String> summary = MemgovLog.read(log).one("summary");
         assertEquals(2L, num(summary, "live"), summary.toString());
         String liveSites = summary.get("live.sites");
-        assertTrue(liveSites.matches("io\\.memgov\\.examples\\.ObserveWorkload\\.allocateLive\\(ObserveWorkload\\.java:[0-9]+\\):2:4194304"),
+        assertTrue(liveSites.matches("io\\.memgov\\.examples\\.ObserveWorkload\\.allocateLive\\(ObserveWorkload\\.java:[0-9]+\\):2:33554432"),
                 "site:tensors:bytes of the two arrays left open: " + liveSites);
         String site = liveSites.substring(0, liveSites.indexOf("):") + 1);
-        assertEquals(site + ":4194304", summary.get("top.live"), summary.toString());
-        assertTrue(summary.get("top.allocated").startsWith(site + ":6291456"), summary.toString());
+        assertEquals(site + ":33554432", summary.get("top.live"), summary.toString());
+        assertTrue(summary.get("top.allocated").startsWith(site + ":50331648"), summary.toString());
         assertTrue(summary.containsKey("alloc.size.max"), summary.toString());
     }
 
     @Test
     void nd4jBuffersCollectedWithoutCloseAreLeaksWithTheirSite() throws Exception {
         Path log = Forked.newLog("leak");
-        Forked run = Forked.run("log.file=" + log, List.of(), Forked.examplesClassPath(), WORKLOAD, "nd4j-leak", "8");
+        // sites=all: every buffer records its site (with sample, only about one in 128 under 16 MiB)
+        Forked run = Forked.run("log.file=" + log + ",sites=all", List.of(), Forked.examplesClassPath(), WORKLOAD, "nd4j-leak", "8");
         assertEquals(0, run.exitCode, run.toString());
         assertTrue(run.stdout.contains("leaks=8"), run.toString());
         MemgovLog l = MemgovLog.read(log);
@@ -139,7 +140,7 @@ class ObserveIT {
         Path log = Forked.newLog("jfr");
         Path jfr = Forked.WORK.resolve("memgov-" + System.nanoTime() + ".jfr");
         Path spillDir = Forked.WORK.resolve("spill-" + System.nanoTime());
-        Forked run = Forked.run("log.file=" + log + ",host.limit=32m,disk.dir=" + spillDir,
+        Forked run = Forked.run("log.file=" + log + ",host.limit=32m,sites=all,disk.dir=" + spillDir,
                 List.of("-XX:StartFlightRecording=filename=" + jfr), Forked.examplesClassPath(),
                 "io.memgov.examples.SpillWorkload", "16", "4", "60");
         assertEquals(0, run.exitCode, run.toString());
@@ -154,7 +155,7 @@ class ObserveIT {
         assertEquals(num(summary, "spills"), count(printed, "io.memgov.Spill {"), "one JFR event a spill");
         assertEquals(num(summary, "restores"), count(printed, "io.memgov.Restore {"), "one JFR event a restore");
         assertTrue(count(printed, "io.memgov.LimitReached {") >= 1, printed);
-        // the 16 arrays of 4 MiB are large: each is a sampled allocation with its site
+        // sites=all: every allocation is an Allocation event with its site
         assertTrue(count(printed, "io.memgov.Allocation {") >= 16, printed);
         assertTrue(printed.contains("site = \"io.memgov.examples.SpillWorkload.main(SpillWorkload.java:"), printed);
         assertTrue(printed.contains("from = \"host\"") && printed.contains("to = \"disk\""), printed);

@@ -25,7 +25,11 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Metrics {
     public static final int INTERVAL = 128;
-    public static final long LARGE = 1L << 20;
+    /**
+     * A stack walk costs a few microseconds (2-5 µs measured on the project's machine): about 3-6% of
+     * creating and closing a 1 MiB ND4J array, under 0.5% of allocating 16 MiB.
+     */
+    public static final long LARGE = 16L << 20;
     static final int TOP = 5;
     static final int LIVE_SITES = 20;
     /** Leak lines logged per second at most; the others are counted in the next line's {@code not.logged}. */

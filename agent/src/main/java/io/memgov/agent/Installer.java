@@ -103,6 +103,7 @@ public final class Installer {
                 "attach", atStartup ? "premain" : "agentmain",
                 "config.file", config.configFile() == null ? "none" : config.configFile(),
                 "log.file", config.logFile(),
+                "sites", config.sites().configName(),
                 "startup.ms", (System.nanoTime() - t0) / 1_000_000);
     }
 

@@ -29,6 +29,7 @@ class ObserveIT {
         // default sites=sample: 16 MiB arrays are large, so each records its site
         Forked run = Forked.run("log.file=" + log, List.of(), Forked.examplesClassPath(), WORKLOAD, "live");
         assertEquals(0, run.exitCode, run.toString());
+        assertEquals("sample", MemgovLog.read(log).one("start").get("sites"));
         Map<String, String> summary = MemgovLog.read(log).one("summary");
         assertEquals(2L, num(summary, "live"), summary.toString());
         String liveSites = summary.get("live.sites");
@@ -43,7 +44,7 @@ class ObserveIT {
     @Test
     void nd4jBuffersCollectedWithoutCloseAreLeaksWithTheirSite() throws Exception {
         Path log = Forked.newLog("leak");
-        // sites=all: every buffer records its site (with sample, only about one in 128 under 16 MiB)
+        // sites=all: every buffer records its site (with sample, only about one in 256 under 16 MiB)
         Forked run = Forked.run("log.file=" + log + ",sites=all", List.of(), Forked.examplesClassPath(), WORKLOAD, "nd4j-leak", "8");
         assertEquals(0, run.exitCode, run.toString());
         assertTrue(run.stdout.contains("leaks=8"), run.toString());

@@ -409,11 +409,7 @@ public final class Governor {
         long micros = (System.nanoTime() - t0) / 1000;
         offloads.incrementAndGet();
         offloadBytes.addAndGet(victim.bytes);
-        metrics.spilled(micros);
-        JfrSink jfr = metrics.jfr;
-        if (jfr != null) {
-            jfr.spill(victim.id, victim.bytes, "device." + victim.device, "host", micros);
-        }
+        metrics.spilled(victim.id, victim.bytes, "device." + victim.device, "host", micros);
         log.emit(LogLevel.DEBUG, "spill", "id", victim.id, "bytes", victim.bytes, "from", "device." + victim.device,
                 "to", "host", "micros", micros);
         signalReleased();
@@ -459,11 +455,7 @@ public final class Governor {
         spills.incrementAndGet();
         spillBytes.addAndGet(victim.bytes);
         spillMicros.addAndGet(micros);
-        metrics.spilled(micros);
-        JfrSink jfr = metrics.jfr;
-        if (jfr != null) {
-            jfr.spill(victim.id, victim.bytes, "host", "disk", micros);
-        }
+        metrics.spilled(victim.id, victim.bytes, "host", "disk", micros);
         log.emit(LogLevel.DEBUG, "spill", "id", victim.id, "bytes", victim.bytes, "from", "host", "to", "disk",
                 "micros", micros, "file", file.path());
         return true;
@@ -552,11 +544,7 @@ public final class Governor {
         g.restores.incrementAndGet();
         g.restoreBytes.addAndGet(t.bytes);
         g.restoreMicros.addAndGet(micros);
-        g.metrics.restored(micros);
-        JfrSink jfr = g.metrics.jfr;
-        if (jfr != null) {
-            jfr.restore(t.id, t.bytes, "disk", "host", micros);
-        }
+        g.metrics.restored(t.id, t.bytes, "disk", "host", micros);
         g.log.emit(LogLevel.DEBUG, "restore", "id", t.id, "bytes", t.bytes, "from", "disk", "to", "host",
                 "micros", micros);
     }
@@ -575,11 +563,7 @@ public final class Governor {
         restores.incrementAndGet();
         restoreBytes.addAndGet(t.bytes);
         restoreMicros.addAndGet(micros);
-        metrics.restored(micros);
-        JfrSink jfr = metrics.jfr;
-        if (jfr != null) {
-            jfr.restore(t.id, t.bytes, "host", "device." + t.device, micros);
-        }
+        metrics.restored(t.id, t.bytes, "host", "device." + t.device, micros);
         log.emit(LogLevel.DEBUG, "restore", "id", t.id, "bytes", t.bytes, "from", "host", "to", "device." + t.device,
                 "micros", micros);
         signalReleased();
@@ -611,19 +595,13 @@ public final class Governor {
                 + (policy == OnLimit.FAIL ? ", or set memgov.on-limit=spill or wait" : "");
         log.emit(LogLevel.ERROR, "limit", "tier", Tier.values()[tier].key(), "requested", bytes, "used", budget.used(),
                 "limit", budget.limit(), "action", "fail", "message", msg);
-        JfrSink jfr = metrics.jfr;
-        if (jfr != null) {
-            jfr.limitReached(Tier.values()[tier].key(), bytes, budget.used(), budget.limit(), "fail");
-        }
+        metrics.limitReached(Tier.values()[tier].key(), bytes, budget.used(), budget.limit(), "fail");
         return new MemgovOutOfMemoryError(msg);
     }
 
     /** A {@code limit} event, at most one a second per tier (with how many were not logged). */
     private void logLimit(Budget budget, int tier, long bytes, OnLimit policy) {
-        JfrSink jfr = metrics.jfr;
-        if (jfr != null) {
-            jfr.limitReached(Tier.values()[tier].key(), bytes, budget.used(), budget.limit(), policy.configName());
-        }
+        metrics.limitReached(Tier.values()[tier].key(), bytes, budget.used(), budget.limit(), policy.configName());
         long now = System.nanoTime();
         long last = lastLimitLog.get();
         if (now - last < 1_000_000_000L && last != 0 || !lastLimitLog.compareAndSet(last, now)) {

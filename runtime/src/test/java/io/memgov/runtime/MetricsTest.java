@@ -161,8 +161,8 @@ class MetricsTest {
             Allocator.allocate(i * 1000L);
         }
         for (int i = 1; i <= 100; i++) {
-            g.metrics().spilled(i);
-            g.metrics().restored(i * 10L);
+            g.metrics().spilled(i, 100, "host", "disk", i);
+            g.metrics().restored(i, 100, "disk", "host", i * 10L);
         }
         Map<String, Object> s = g.snapshot();
         assertEquals(50_000, (Long) s.get("alloc.size.p50"), 50, "within 0.1%");

@@ -4,7 +4,7 @@ import java.util.Locale;
 
 /** Which allocations record their allocation site ({@code memgov.sites}). */
 public enum SiteMode {
-    /** One allocation in about 128, and every large one (16 MiB or more). */
+    /** One allocation in about 256, and every large one (16 MiB or more). */
     SAMPLE,
     /** Every allocation (a stack walk each: for finding leaks, not for production). */
     ALL,

@@ -36,7 +36,7 @@ public final class Sites {
     private int size;
     /** Bytes committed per site (only allocations whose site was recorded). */
     private final AtomicLongArray allocated = new AtomicLongArray(MAX);
-    private final StackWalker walker = StackWalker.getInstance();
+    private final StackWalker walker = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
 
     public Sites() {
         intern("unsampled");
@@ -57,15 +57,66 @@ public final class Sites {
     /** Walks the calling thread's stack and returns the id of its allocation site. */
     public int capture() {
         Optional<StackWalker.StackFrame> f = walker.walk(s -> s.limit(MAX_DEPTH)
-                .filter(fr -> !skipped(fr.getClassName())).findFirst());
+                .filter(fr -> !skipped(fr.getDeclaringClass())).findFirst());
         if (!f.isPresent()) {
             return UNKNOWN;
         }
         StackWalker.StackFrame fr = f.get();
+        // a frame is known by its method and bytecode index: its line number (costly to resolve) and
+        // its site string are worked out once
+        FrameKey key = new FrameKey(fr.getDeclaringClass(), fr.getMethodName(), fr.getByteCodeIndex());
+        Integer known = byFrame.get(key);
+        if (known != null) {
+            return known;
+        }
         String file = fr.getFileName();
         int line = fr.getLineNumber();
-        return intern(fr.getClassName() + "." + fr.getMethodName() + "("
+        int id = intern(fr.getClassName() + "." + fr.getMethodName() + "("
                 + (file == null ? "Unknown Source" : line >= 0 ? file + ":" + line : file) + ")");
+        if (byFrame.size() < 4 * MAX) {
+            byFrame.put(key, id);
+        }
+        return id;
+    }
+
+    /** Classes whose frames are never sites, by class: the prefix test runs once per class. */
+    private final ClassValue<Boolean> skippedClass = new ClassValue<Boolean>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            return skipped(type.getName());
+        }
+    };
+
+    private boolean skipped(Class<?> type) {
+        return skippedClass.get(type);
+    }
+
+    private final ConcurrentHashMap<FrameKey, Integer> byFrame = new ConcurrentHashMap<>();
+
+    private static final class FrameKey {
+        final Class<?> type;
+        final String method;
+        final int bci;
+
+        FrameKey(Class<?> type, String method, int bci) {
+            this.type = type;
+            this.method = method;
+            this.bci = bci;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (!(o instanceof FrameKey)) {
+                return false;
+            }
+            FrameKey k = (FrameKey) o;
+            return k.type == type && k.bci == bci && k.method.equals(method);
+        }
+
+        @Override
+        public int hashCode() {
+            return (System.identityHashCode(type) * 31 + method.hashCode()) * 31 + bci;
+        }
     }
 
     /** The id of {@code site}, added to the table if new (or {@link #OTHER} when the table is full). */

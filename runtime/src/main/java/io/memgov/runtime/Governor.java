@@ -216,7 +216,7 @@ public final class Governor {
         Tracked t = new Tracked(ids.getAndIncrement(), bytes, framework, tier, device);
         t.lastAccess = nowMillis;
         if (metrics.wants(t)) {
-            metrics.sample(t);
+            metrics.sample(t, t.lastAccess);
         }
         return t;
     }

@@ -17,11 +17,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * distributions (allocation sizes, spill and restore latencies) and leaks.
  *
  * <p>Sampling: about one allocation in {@link #INTERVAL} (a random gap of 1 to 2×INTERVAL-1 allocation
- * ids, so no loop period aliases with it) is "sampled": its size goes into the size histogram, its site
- * is recorded (sites=sample or all) and a JFR {@code io.memgov.Allocation} event is emitted. With
- * sites=sample, allocations of {@link #LARGE} bytes or more always record their site too; with
- * sites=all every allocation is sampled. An allocation whose stack was not walked has the site
- * {@code unsampled}.
+ * ids, so no loop period aliases with it) is "sampled": its size goes into the size histogram and a JFR
+ * {@code io.memgov.Allocation} event is emitted. With sites=sample a sampled allocation also records its
+ * site, but at most one every {@link #WALK_GAP_MS} ms (a stack walk in the middle of hot code costs tens of
+ * microseconds: caches and the compiled code's debug information are cold), so at most about 100 walks a
+ * second whatever the allocation rate; allocations of {@link #LARGE} bytes or more always record their
+ * site. With sites=all every allocation is sampled and records its site. An allocation whose stack was
+ * not walked has the site {@code unsampled}.
  */
 public final class Metrics {
     public static final int INTERVAL = 256;
@@ -30,6 +32,8 @@ public final class Metrics {
      * creating and closing a 1 MiB ND4J array, under 0.5% of allocating 16 MiB.
      */
     public static final long LARGE = 16L << 20;
+    /** With sites=sample, the least time between two walks of sampled allocations (LARGE ones are not held back). */
+    public static final int WALK_GAP_MS = 10;
     static final int TOP = 5;
     static final int LIVE_SITES = 20;
     /** Leak lines logged per second at most; the others are counted in the next line's {@code not.logged}. */
@@ -41,6 +45,8 @@ public final class Metrics {
     volatile long nextSample;
     /** Allocations of at least this many bytes always record their site. */
     final long large;
+    /** When the last sampled allocation walked its stack, in the governor's milliseconds (sites=sample). */
+    private volatile int lastWalk = Integer.MIN_VALUE / 2;
 
     // 3 significant digits, auto-resizing: they start small and grow to the largest value seen
     private final Histogram sizes = new SynchronizedHistogram(3);
@@ -71,8 +77,11 @@ public final class Metrics {
         return t.id >= nextSample || t.bytes >= large;
     }
 
-    /** A sampled or large allocation (see the class comment). Never throws. */
-    void sample(Tracked t) {
+    /**
+     * A sampled or large allocation (see the class comment); {@code now} is the governor's clock in
+     * milliseconds. Never throws.
+     */
+    void sample(Tracked t, int now) {
         try {
             boolean regular = t.id >= nextSample;
             if (regular) {
@@ -81,7 +90,16 @@ public final class Metrics {
                 }
                 sizes.recordValue(t.bytes);
             }
-            if (mode != SiteMode.OFF) {
+            boolean walk;
+            if (mode == SiteMode.SAMPLE && t.bytes < large) {
+                walk = now - lastWalk >= WALK_GAP_MS;
+                if (walk) {
+                    lastWalk = now;
+                }
+            } else {
+                walk = mode != SiteMode.OFF;
+            }
+            if (walk) {
                 t.site = sites.capture();
             }
             JfrSink j = jfr;

@@ -89,20 +89,57 @@ class MetricsTest {
     }
 
     @Test
-    void sitesSampleRecordsAboutOneInAHundredTwentyEightAndEveryLargeOne() {
-        install("sites=sample");
-        int recorded = 0;
+    void sitesSampleRecordsAboutOneInTwoHundredFiftySixAtMostOneWalkPerGapAndEveryLargeOne() {
+        Metrics m = new Metrics(io.memgov.runtime.config.SiteMode.SAMPLE);
+        int[] events = {0};
+        m.jfr = new JfrSink() {
+            @Override public void allocation(long id, long bytes, String framework, String tier, String site) { events[0]++; }
+            @Override public void spill(long id, long bytes, String from, String to, long micros) { }
+            @Override public void restore(long id, long bytes, String from, String to, long micros) { }
+            @Override public void limitReached(String tier, long requested, long used, long limit, String action) { }
+        };
         int n = Metrics.INTERVAL * 200;
+        int walked = 0;
         for (int i = 0; i < n; i++) {
-            Tracked t = (Tracked) Allocator.allocate(100);
+            Tracked t = new Tracked(i + 1, 100, 0, 0, 0);
+            if (m.wants(t)) {
+                m.sample(t, i / 10); // 10 allocations a millisecond
+            }
             if (t.site() != Sites.UNSAMPLED) {
-                assertEquals(SITE, g.metrics().sites().name(t.site()));
-                recorded++;
+                walked++;
             }
         }
-        assertTrue(recorded > 100 && recorded < 400, "about 200 of " + n + " sampled: " + recorded);
+        assertTrue(events[0] > 100 && events[0] < 400, "about 200 of " + n + " sampled: " + events[0]);
+        assertTrue(walked > 50 && walked <= events[0], "sampled ones walk unless one walked under 10 ms before: " + walked);
+
+        // a frozen clock: one walk, however many samples
+        Metrics frozen = new Metrics(io.memgov.runtime.config.SiteMode.SAMPLE);
+        walked = 0;
+        for (int i = 0; i < n; i++) {
+            Tracked t = new Tracked(i + 1, 100, 0, 0, 0);
+            if (frozen.wants(t)) {
+                frozen.sample(t, 5);
+            }
+            walked += t.site() != Sites.UNSAMPLED ? 1 : 0;
+        }
+        assertEquals(1, walked);
         for (int i = 0; i < 20; i++) {
-            assertNotEquals(Sites.UNSAMPLED, ((Tracked) Allocator.allocate(Metrics.LARGE)).site(), "large: always");
+            Tracked t = new Tracked(n + i + 1, Metrics.LARGE, 0, 0, 0);
+            assertTrue(frozen.wants(t));
+            frozen.sample(t, 5);
+            assertNotEquals(Sites.UNSAMPLED, t.site(), "large: always");
+        }
+    }
+
+    @Test
+    void sampledSitesAndUnsampledAddUpToEveryAllocatedByte() {
+        install("sites=sample");
+        int n = Metrics.INTERVAL * 20;
+        for (int i = 0; i < n; i++) {
+            Allocator.allocate(100);
+        }
+        for (int i = 0; i < 20; i++) {
+            Allocator.allocate(Metrics.LARGE);
         }
         String top = (String) g.snapshot().get("top.allocated");
         assertTrue(top.startsWith(SITE + ":") && top.contains("unsampled:"), top);
@@ -110,7 +147,7 @@ class MetricsTest {
         for (String e : top.split(";")) {
             total += Long.parseLong(e.substring(e.lastIndexOf(':') + 1));
         }
-        assertEquals(n * 100L + 20 * Metrics.LARGE, total, "sites and unsampled add up to every allocated byte");
+        assertEquals(n * 100L + 20 * Metrics.LARGE, total);
     }
 
     @Test

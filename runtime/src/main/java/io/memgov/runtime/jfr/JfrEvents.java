@@ -19,7 +19,7 @@ public final class JfrEvents implements JfrSink {
     @Name("io.memgov.Allocation")
     @Label("memgov Allocation")
     @Category("memgov")
-    @Description("A sampled tensor allocation: about one in 256, and with memgov.sites=sample every one of 16 MiB or more")
+    @Description("A sampled tensor allocation: about one in 256, and with memgov.sites=sample every one of 16 MiB or more (site: unsampled where no stack was walked)")
     @StackTrace(false)
     static final class Allocation extends Event {
         @Label("Id") long id;

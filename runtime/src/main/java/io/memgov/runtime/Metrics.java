@@ -121,27 +121,39 @@ public final class Metrics {
 
     /** A spill (HOST to DISK, or a GPU to HOST): its latency, and a JFR event. */
     void spilled(long id, long bytes, String from, String to, long micros) {
-        spillMicros.recordValue(Math.max(0, micros));
-        JfrSink j = jfr;
-        if (j != null) {
-            j.spill(id, bytes, from, to, micros);
+        try {
+            spillMicros.recordValue(Math.max(0, micros));
+            JfrSink j = jfr;
+            if (j != null) {
+                j.spill(id, bytes, from, to, micros);
+            }
+        } catch (Throwable e) {
+            // observing must never break a spill
         }
     }
 
     /** A restore: its latency, and a JFR event. */
     void restored(long id, long bytes, String from, String to, long micros) {
-        restoreMicros.recordValue(Math.max(0, micros));
-        JfrSink j = jfr;
-        if (j != null) {
-            j.restore(id, bytes, from, to, micros);
+        try {
+            restoreMicros.recordValue(Math.max(0, micros));
+            JfrSink j = jfr;
+            if (j != null) {
+                j.restore(id, bytes, from, to, micros);
+            }
+        } catch (Throwable e) {
+            // observing must never break a restore
         }
     }
 
     /** An allocation met a limit: a JFR event (the log's {@code limit} line is rate-limited, this is not). */
     void limitReached(String tier, long requested, long used, long limit, String action) {
-        JfrSink j = jfr;
-        if (j != null) {
-            j.limitReached(tier, requested, used, limit, action);
+        try {
+            JfrSink j = jfr;
+            if (j != null) {
+                j.limitReached(tier, requested, used, limit, action);
+            }
+        } catch (Throwable e) {
+            // observing must never break an allocation
         }
     }
 
@@ -205,6 +217,14 @@ public final class Metrics {
         if (mode == SiteMode.OFF) {
             return;
         }
+        try {
+            putSitesUnguarded(m, ledger, allocatedTotal, summary);
+        } catch (RuntimeException e) {
+            m.put("sites.error", String.valueOf(e)); // a report or summary is never lost to its site lists
+        }
+    }
+
+    private void putSitesUnguarded(Map<String, Object> m, Ledger ledger, long allocatedTotal, boolean summary) {
         int n = sites.size();
         long[] liveBytes = new long[n];
         long[] liveCount = new long[n];

@@ -100,7 +100,7 @@ public final class Metrics {
                 walk = mode != SiteMode.OFF;
             }
             if (walk) {
-                t.site = sites.capture();
+                t.site = (short) sites.capture(); // ids stay under Sites.MAX (4096)
             }
             JfrSink j = jfr;
             if (j != null) {
@@ -166,7 +166,7 @@ public final class Metrics {
         leakBytes.addAndGet(t.bytes);
         long notLogged;
         synchronized (leaksBySite) {
-            long[] v = leaksBySite.computeIfAbsent(t.site, k -> new long[2]);
+            long[] v = leaksBySite.computeIfAbsent((int) t.site, k -> new long[2]);
             v[0]++;
             v[1] += t.bytes;
             long now = System.nanoTime();

@@ -147,6 +147,27 @@ class LiveConfigTest {
     }
 
     @Test
+    void aReportIntervalChangedLiveTakesEffectOnTheGovernorThread() throws Exception {
+        MemgovConfig c = start("report.interval=0\n");
+        g.startBackground(c.reportIntervalMillis());
+        Thread.sleep(200);
+        assertTrue(events("report").isEmpty(), "report.interval=0: no report");
+        g.change("memgov.report.interval", c.with("memgov.report.interval", "50ms",
+                io.memgov.runtime.config.Source.JMX, "test"), "test");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (events("report").size() < 3 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(events("report").size() >= 3, lines.toString());
+        g.change("memgov.report.interval", g.config().with("memgov.report.interval", "0",
+                io.memgov.runtime.config.Source.JMX, "test"), "test");
+        Thread.sleep(100);
+        int n = events("report").size();
+        Thread.sleep(300);
+        assertEquals(n, events("report").size(), "turned off again");
+    }
+
+    @Test
     void aFileThatCannotBeReadKeepsTheSettings() throws Exception {
         MemgovConfig c = start("host.limit=10m\n");
         ConfigWatcher w = new ConfigWatcher(g, file, loader, c);

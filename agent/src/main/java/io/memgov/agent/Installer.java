@@ -87,6 +87,7 @@ public final class Installer {
             governor.closeSpills();
             log.close();
         }, "memgov-summary"));
+        Observability.install(governor, config, args);
         governor.startBackground(config.reportIntervalMillis());
 
         log.emit(LogLevel.INFO, "start",
@@ -102,6 +103,7 @@ public final class Installer {
                 "attach", atStartup ? "premain" : "agentmain",
                 "config.file", config.configFile() == null ? "none" : config.configFile(),
                 "log.file", config.logFile(),
+                "sites", config.sites().configName(),
                 "startup.ms", (System.nanoTime() - t0) / 1_000_000);
     }
 

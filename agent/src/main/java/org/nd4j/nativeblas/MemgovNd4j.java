@@ -540,6 +540,24 @@ public final class MemgovNd4j {
     }
 
     /**
+     * {@code CpuDeallocator.deallocate()}: the garbage collector's path. A buffer still counted here
+     * was never closed: a {@code leak} (logged, rate-limited), then released like {@link #freed}.
+     */
+    public static void deallocated(Object buffer) {
+        try {
+            if (buffer instanceof Governed) {
+                Object tracked = ((Governed) buffer).memgov$tracked();
+                if (tracked != null) {
+                    Governor.leaked(tracked);
+                }
+            }
+        } catch (Throwable t) {
+            Governor.adviceError("CpuDeallocator.deallocate", t);
+        }
+        freed(buffer);
+    }
+
+    /**
      * Replaces {@code buffer.expand(length)} in {@code BaseCpuDataBuffer.reallocate}: the new size is
      * admitted first; once the buffer has grown, it is counted at its new size.
      */

@@ -44,7 +44,8 @@ public final class Governor {
     private static final AtomicLong PENDING_VIEWS = new AtomicLong();
     private static final int MAX_ADVICE_ERRORS_LOGGED = 10;
 
-    private final MemgovConfig config;
+    /** Replaced whole by a live change ({@link #change}). */
+    private volatile MemgovConfig config;
     private final EventLog log;
     private final Budget host;
     private final Budget disk;
@@ -52,6 +53,8 @@ public final class Governor {
     private final Budget[] hostByFramework = new Budget[FRAMEWORKS.length];
     private final AtomicReferenceArray<Budget> devices = new AtomicReferenceArray<>(64);
     private final Ledger ledger = new Ledger();
+    /** Sites, histograms, leaks (see {@link Metrics}). */
+    private final Metrics metrics;
     private final AtomicLong ids = new AtomicLong(1);
     // allocations, releases and allocated bytes are counted by the ledger, under the lock it takes anyway
     private final AtomicLong failures = new AtomicLong();
@@ -87,6 +90,10 @@ public final class Governor {
     public static final int POOL_DIRECT = 0;
     /** A pooled entry idle this long is freed. */
     static final int POOL_IDLE_MILLIS = 5000;
+    /** Run once on the background thread as it starts (JMX, JFR: off the application's start-up path). */
+    private final List<Runnable> backgroundStart = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Run about once a second on the background thread (the config file watch). */
+    private final List<Runnable> everySecond = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public Governor(MemgovConfig config, EventLog log) {
         this.config = config;
@@ -103,10 +110,13 @@ public final class Governor {
         } else {
             pool = null;
         }
+        this.metrics = new Metrics(config.sites());
     }
 
     /** The buffer pool, or null when pooling is off. */
     public BufferPool pool() { return pool; }
+
+    public Metrics metrics() { return metrics; }
 
     public SpillStore spillStore() { return store; }
 
@@ -139,6 +149,11 @@ public final class Governor {
             b = devices.get(d);
         }
         return b;
+    }
+
+    /** True once GPU {@code device} has a budget (something was allocated on it). */
+    public boolean hasDevice(int device) {
+        return device >= 0 && device < devices.length() && devices.get(device) != null;
     }
 
     private Budget budget(int tier, int device) {
@@ -195,6 +210,7 @@ public final class Governor {
 
     private void commitTracked(Tracked t) {
         ledger.add(t); // also counts allocations and their bytes
+        metrics.committed(t);
     }
 
     /** The reserved allocation did not happen: its bytes are given back. */
@@ -220,6 +236,9 @@ public final class Governor {
         }
         Tracked t = new Tracked(ids.getAndIncrement(), bytes, framework, tier, device);
         t.lastAccess = nowMillis;
+        if (metrics.wants(t)) {
+            metrics.sample(t, t.lastAccess);
+        }
         return t;
     }
 
@@ -426,6 +445,7 @@ public final class Governor {
         long micros = (System.nanoTime() - t0) / 1000;
         offloads.incrementAndGet();
         offloadBytes.addAndGet(victim.bytes);
+        metrics.spilled(victim.id, victim.bytes, "device." + victim.device, "host", micros);
         log.emit(LogLevel.DEBUG, "spill", "id", victim.id, "bytes", victim.bytes, "from", "device." + victim.device,
                 "to", "host", "micros", micros);
         signalReleased();
@@ -471,6 +491,7 @@ public final class Governor {
         spills.incrementAndGet();
         spillBytes.addAndGet(victim.bytes);
         spillMicros.addAndGet(micros);
+        metrics.spilled(victim.id, victim.bytes, "host", "disk", micros);
         log.emit(LogLevel.DEBUG, "spill", "id", victim.id, "bytes", victim.bytes, "from", "host", "to", "disk",
                 "micros", micros, "file", file.path());
         return true;
@@ -559,6 +580,7 @@ public final class Governor {
         g.restores.incrementAndGet();
         g.restoreBytes.addAndGet(t.bytes);
         g.restoreMicros.addAndGet(micros);
+        g.metrics.restored(t.id, t.bytes, "disk", "host", micros);
         g.log.emit(LogLevel.DEBUG, "restore", "id", t.id, "bytes", t.bytes, "from", "disk", "to", "host",
                 "micros", micros);
     }
@@ -577,6 +599,7 @@ public final class Governor {
         restores.incrementAndGet();
         restoreBytes.addAndGet(t.bytes);
         restoreMicros.addAndGet(micros);
+        metrics.restored(t.id, t.bytes, "host", "device." + t.device, micros);
         log.emit(LogLevel.DEBUG, "restore", "id", t.id, "bytes", t.bytes, "from", "host", "to", "device." + t.device,
                 "micros", micros);
         signalReleased();
@@ -608,11 +631,13 @@ public final class Governor {
                 + (policy == OnLimit.FAIL ? ", or set memgov.on-limit=spill or wait" : "");
         log.emit(LogLevel.ERROR, "limit", "tier", Tier.values()[tier].key(), "requested", bytes, "used", budget.used(),
                 "limit", budget.limit(), "action", "fail", "message", msg);
+        metrics.limitReached(Tier.values()[tier].key(), bytes, budget.used(), budget.limit(), "fail");
         return new MemgovOutOfMemoryError(msg);
     }
 
     /** A {@code limit} event, at most one a second per tier (with how many were not logged). */
     private void logLimit(Budget budget, int tier, long bytes, OnLimit policy) {
+        metrics.limitReached(Tier.values()[tier].key(), bytes, budget.used(), budget.limit(), policy.configName());
         long now = System.nanoTime();
         long last = lastLimitLog.get();
         if (now - last < 1_000_000_000L && last != 0 || !lastLimitLog.compareAndSet(last, now)) {
@@ -652,6 +677,17 @@ public final class Governor {
         Governor g = current;
         long id = g == null ? 0 : g.ids.getAndIncrement();
         return new Tracked(id, owner);
+    }
+
+    /**
+     * The array behind {@code record} was freed by the garbage collector without having been closed:
+     * a {@code leak} event (rate-limited, see {@link Metrics#leak}). The caller then releases it.
+     */
+    public static void leaked(Object record) {
+        Governor g = current;
+        if (g != null && record instanceof Tracked && !((Tracked) record).isReleased()) {
+            g.metrics.leak(((Tracked) record).storage, g.log);
+        }
     }
 
     /** The array behind {@code record} is gone. Idempotent: a second release of one array does nothing. */
@@ -891,6 +927,18 @@ public final class Governor {
 
     /** The fields of {@code report} and {@code summary}, in CONTRACT order, then extras. */
     public Map<String, Object> snapshot() {
+        return snapshot(false);
+    }
+
+    /** {@link #snapshot()}; {@code summary}: with the summary's extra fields ({@code live.sites}, {@code leak.sites}). */
+    public Map<String, Object> snapshot(boolean summary) {
+        Map<String, Object> m = figures();
+        metrics.putSites(m, ledger, ledger.addedBytes(), summary);
+        return m;
+    }
+
+    /** The counters and distributions of {@link #snapshot()}, without the site lists (no walk over the live set). */
+    public Map<String, Object> figures() {
         long devUsed = 0;
         long devPeak = 0;
         Map<String, Object> perDevice = new LinkedHashMap<>();
@@ -939,6 +987,7 @@ public final class Governor {
         m.put("allocated.bytes", ledger.addedBytes());
         m.putAll(perDevice);
         m.put("uptime.ms", System.currentTimeMillis() - startMillis);
+        metrics.putFigures(m);
         return m;
     }
 
@@ -952,8 +1001,13 @@ public final class Governor {
         }
         Thread t = new Thread(() -> {
             long nextTrim = 0;
-            long nextReport = reportIntervalMillis > 0 ? System.currentTimeMillis() + reportIntervalMillis : Long.MAX_VALUE;
+            long interval = reportIntervalMillis;
+            long nextReport = interval > 0 ? System.currentTimeMillis() + interval : Long.MAX_VALUE;
+            long nextSecond = System.currentTimeMillis() + 1000;
             try {
+                for (Runnable r : backgroundStart) {
+                    runSafely(r);
+                }
                 while (!Thread.currentThread().isInterrupted()) {
                     Thread.sleep(10);
                     long now = System.currentTimeMillis();
@@ -968,9 +1022,20 @@ public final class Governor {
                         gcs.incrementAndGet();
                         System.gc();
                     }
+                    long iv = config.reportIntervalMillis();
+                    if (iv != interval) { // changed live
+                        interval = iv;
+                        nextReport = iv > 0 ? now + iv : Long.MAX_VALUE;
+                    }
                     if (now >= nextReport) {
                         report();
-                        nextReport = now + reportIntervalMillis;
+                        nextReport = now + interval;
+                    }
+                    if (now >= nextSecond) {
+                        nextSecond = now + 1000;
+                        for (Runnable r : everySecond) {
+                            runSafely(r);
+                        }
                     }
                 }
             } catch (InterruptedException e) {
@@ -983,6 +1048,74 @@ public final class Governor {
         t.start();
         background = t;
     }
+
+    private void runSafely(Runnable r) {
+        try {
+            r.run();
+        } catch (Throwable e) {
+            error("a background task failed", e);
+        }
+    }
+
+    /** {@code task} runs once on the background thread as it starts; register before {@link #startBackground}. */
+    public void atBackgroundStart(Runnable task) {
+        backgroundStart.add(task);
+    }
+
+    /** {@code task} runs about once a second on the background thread, the first time a second after it starts. */
+    public void everySecond(Runnable task) {
+        everySecond.add(task);
+    }
+
+    /** Where JFR events go from now on (null: none). */
+    public void jfr(JfrSink sink) {
+        metrics.jfr = sink;
+    }
+
+    /**
+     * Applies a live change of {@code key} (one of {@link MemgovConfig#LIVE_KEYS}): {@code next} is the
+     * configuration with the new value. Limits go to the budgets at once (an allocation over a lowered
+     * limit spills, waits or fails as at start); the other keys are read from the configuration as they are
+     * used. Logs {@code config-change} with {@code key}, {@code old}, {@code new} and {@code source}.
+     */
+    public synchronized void change(String key, MemgovConfig next, String source) {
+        String old = config.rawValue(key);
+        LogLevel levelBefore = config.logLevel();
+        config = next;
+        host.setLimit(next.hostLimit());
+        disk.setLimit(next.diskLimit());
+        for (int i = 0; i < devices.length(); i++) {
+            Budget b = devices.get(i);
+            if (b != null) {
+                b.setLimit(next.deviceLimit());
+            }
+        }
+        // the change itself is logged at the more verbose of the old and new log levels
+        log.setThreshold(LogLevel.values()[Math.min(levelBefore.ordinal(), next.logLevel().ordinal())]);
+        log.emit(LogLevel.INFO, "config-change", "key", key, "old", old, "new", next.rawValue(key), "source", source);
+        log.setThreshold(next.logLevel());
+        signalReleased(); // waiters re-check against a raised limit
+    }
+
+    /** Resets every tier's peak to its current use. */
+    public void resetPeaks() {
+        host.resetPeak();
+        disk.resetPeak();
+        for (int i = 0; i < devices.length(); i++) {
+            Budget b = devices.get(i);
+            if (b != null) {
+                b.resetPeak();
+            }
+        }
+        for (Budget b : hostByFramework) {
+            b.resetPeak();
+        }
+    }
+
+    public long spills() { return spills.get(); }
+    public long restores() { return restores.get(); }
+    public long spillBytes() { return spillBytes.get(); }
+    public long restoreBytes() { return restoreBytes.get(); }
 
     public void report() {
         log.emit(LogLevel.INFO, "report", snapshot());
@@ -1004,7 +1137,7 @@ public final class Governor {
 
     /** Logs the summary and closes the log; called once at JVM exit. */
     public void summary() {
-        log.emit(LogLevel.INFO, "summary", snapshot());
+        log.emit(LogLevel.INFO, "summary", snapshot(true));
         log.flush();
     }
 

@@ -21,7 +21,8 @@ import java.util.List;
  * which recounts the buffer at its new size.</li>
  * <li>{@code OpaqueDataBuffer}: implements {@link io.memgov.runtime.Governed};
  * {@code closeBuffer()} (close) releases it.</li>
- * <li>{@code CpuDeallocator.deallocate()} (the GC path) releases it too; whichever comes first counts.</li>
+ * <li>{@code CpuDeallocator.deallocate()} (the GC path) releases it too; whichever comes first counts
+ * (a buffer the GC path finds still counted was never closed: a {@code leak} event).</li>
  * <li>{@code CpuMemoryManager} and {@code CpuWorkspace}: {@code NativeOps.mallocHost}/{@code freeHost}
  * calls (workspace blocks and their overflow) go through the helper, which counts them by address.</li>
  * </ul>
@@ -155,7 +156,7 @@ public final class Nd4jBridge extends HelperBridge {
                     return !(name.equals("deallocate") && desc.equals("()V")) ? out : Rewrites.atEntry(out, 1, m -> {
                         m.visitVarInsn(Opcodes.ALOAD, 0);
                         m.visitFieldInsn(Opcodes.GETFIELD, DEALLOCATOR, "opaqueDataBuffer", "L" + ODB + ";");
-                        Rewrites.invokeStatic(m, HELPER, "freed", "(Ljava/lang/Object;)V");
+                        Rewrites.invokeStatic(m, HELPER, "deallocated", "(Ljava/lang/Object;)V");
                     });
                 }));
             case CPU_BUFFER:

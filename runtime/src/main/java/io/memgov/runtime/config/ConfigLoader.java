@@ -89,6 +89,13 @@ public final class ConfigLoader {
                 new PhysicalRam(), ProcessHandle.current().pid(), System.getProperty("java.io.tmpdir"));
     }
 
+    private static final PhysicalRam PHYSICAL_RAM = new PhysicalRam();
+
+    /** This machine's physical RAM, asked for once on first use (for percentage sizes in live changes). */
+    static LongSupplier physicalRam() {
+        return PHYSICAL_RAM;
+    }
+
     /** The v1 keys in CONTRACT order, plus memgov.config. */
     public static List<String> knownKeys() {
         return Keys.ALL;

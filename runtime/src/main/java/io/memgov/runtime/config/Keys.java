@@ -30,12 +30,13 @@ final class Keys {
     static final String LOG_FORMAT = "memgov.log.format";
     static final String REPORT_INTERVAL = "memgov.report.interval";
     static final String STRICT = "memgov.strict";
+    static final String SITES = "memgov.sites";
     static final String CONFIG = "memgov.config";
 
     /** The keys that carry a value, in CONTRACT order. */
     static final List<String> VALUE_KEYS = Collections.unmodifiableList(Arrays.asList(
             ENABLED, FRAMEWORKS, HOST_LIMIT, DEVICE_LIMIT, DISK_LIMIT, DISK_DIR, ON_LIMIT, SPILL_LOW_WATERMARK,
-            WAIT_TIMEOUT, POOL_ENABLED, POOL_MAX, LOG_FILE, LOG_LEVEL, LOG_FORMAT, REPORT_INTERVAL, STRICT));
+            WAIT_TIMEOUT, POOL_ENABLED, POOL_MAX, LOG_FILE, LOG_LEVEL, LOG_FORMAT, REPORT_INTERVAL, STRICT, SITES));
 
     /** Every known key: the value keys plus memgov.config. */
     static final List<String> ALL;
@@ -52,6 +53,7 @@ final class Keys {
     static final String ON_LIMIT_FORM = "is not one of spill, wait, fail";
     static final String LOG_FORMAT_FORM = "is not one of text, json";
     static final String LOG_LEVEL_FORM = "is not one of trace, debug, info, warn, error, off";
+    static final String SITES_FORM = "is not one of sample, all, off";
     static final String WATERMARK_FORM = "is not a fraction: use a number above 0 and at most 1, e.g. 0.8";
 
     private static final Pattern FRACTION = Pattern.compile("[0-9]+(\\.[0-9]+)?|\\.[0-9]+");
@@ -100,6 +102,8 @@ final class Keys {
                 return "text";
             case REPORT_INTERVAL:
                 return "60s";
+            case SITES:
+                return "sample";
             default:
                 throw new IllegalArgumentException("not a value key: " + key);
         }
@@ -107,7 +111,7 @@ final class Keys {
 
     /**
      * Parses the raw value of a value key into its typed form (Boolean, Set of String, Long, String, OnLimit,
-     * Double, LogLevel, LogFormat). Throws IllegalArgumentException with the expected-form text.
+     * Double, LogLevel, LogFormat, SiteMode). Throws IllegalArgumentException with the expected-form text.
      */
     static Object parse(String key, String raw, LongSupplier physicalRam) {
         switch (key) {
@@ -132,6 +136,8 @@ final class Keys {
                 return parseEnum(LogLevel.class, raw, LOG_LEVEL_FORM);
             case LOG_FORMAT:
                 return parseEnum(LogFormat.class, raw, LOG_FORMAT_FORM);
+            case SITES:
+                return parseEnum(SiteMode.class, raw, SITES_FORM);
             case SPILL_LOW_WATERMARK:
                 return parseFraction(raw);
             case WAIT_TIMEOUT:

@@ -135,6 +135,11 @@ public final class MemgovConfig {
         return (Boolean) values.get(Keys.STRICT);
     }
 
+    /** memgov.sites, default SAMPLE. */
+    public SiteMode sites() {
+        return (SiteMode) values.get(Keys.SITES);
+    }
+
     /** The absolute path of the config file actually read, or null when none was read. */
     public String configFile() {
         return configFile;
@@ -165,6 +170,43 @@ public final class MemgovConfig {
             throw new IllegalArgumentException("unknown key: " + key);
         }
         return raw.get(key);
+    }
+
+    /** The keys a running governor can change ({@link #with}): limits, on-limit, spill, wait, report and log level. */
+    public static final java.util.List<String> LIVE_KEYS = java.util.Collections.unmodifiableList(java.util.Arrays.asList(
+            Keys.HOST_LIMIT, Keys.DEVICE_LIMIT, Keys.DISK_LIMIT, Keys.ON_LIMIT, Keys.SPILL_LOW_WATERMARK,
+            Keys.WAIT_TIMEOUT, Keys.REPORT_INTERVAL, Keys.LOG_LEVEL));
+
+    /**
+     * This configuration with {@code key} set to {@code raw} from {@code source} ({@code sourceText}
+     * in messages, e.g. "JMX"). The value is checked as at start.
+     *
+     * @throws IllegalArgumentException with the message the loader gives at start, e.g.
+     *     {@code memgov: memgov.host.limit=4gb (from JMX) is not a size: use e.g. 512m, 4g, 25% or none};
+     *     or for a key that is not a value key
+     */
+    public MemgovConfig with(String key, String raw, Source source, String sourceText) {
+        String k = key.startsWith(Keys.PREFIX) ? key : Keys.PREFIX + key;
+        if (!Keys.VALUE_KEYS.contains(k)) {
+            throw new IllegalArgumentException("memgov: unknown key " + key);
+        }
+        Object typed;
+        try {
+            typed = Keys.parse(k, raw, ConfigLoader.physicalRam());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("memgov: " + k + "=" + raw + " (from " + sourceText + ") " + e.getMessage());
+        }
+        Map<String, Object> v = new HashMap<>(values);
+        Map<String, String> r = new HashMap<>(raw(this));
+        Map<String, Source> s = new HashMap<>(sources);
+        v.put(k, typed);
+        r.put(k, raw);
+        s.put(k, source);
+        return new MemgovConfig(v, r, s, configFile);
+    }
+
+    private static Map<String, String> raw(MemgovConfig c) {
+        return c.raw;
     }
 
     @Override

@@ -2,6 +2,8 @@ package io.memgov.runtime.config;
 
 /** Where a configuration value came from, highest precedence first. {@link #label()} is used in messages. */
 public enum Source {
+    /** A live change through the JMX MBean ({@code io.memgov:type=Governor}). */
+    JMX("JMX"),
     AGENT_OPTIONS("agent options"),
     SYSTEM_PROPERTY("system property"),
     ENVIRONMENT("environment variable"),

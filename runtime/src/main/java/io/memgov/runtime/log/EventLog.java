@@ -14,11 +14,16 @@ import java.util.Map;
 public final class EventLog {
     private final LogSink sink;
     private final LogFormat format;
-    private final LogLevel threshold;
+    private volatile LogLevel threshold;
 
     public EventLog(LogSink sink, LogFormat format, LogLevel threshold) {
         this.sink = sink;
         this.format = format;
+        this.threshold = threshold;
+    }
+
+    /** Changes the level from which events are written (a live {@code memgov.log.level} change). */
+    public void setThreshold(LogLevel threshold) {
         this.threshold = threshold;
     }
 

@@ -82,7 +82,7 @@ class ConfigLoaderTest {
         assertEquals(Arrays.asList("memgov.enabled", "memgov.frameworks", "memgov.host.limit", "memgov.device.limit",
                 "memgov.disk.limit", "memgov.disk.dir", "memgov.on-limit", "memgov.spill.low-watermark",
                 "memgov.wait.timeout", "memgov.pool.enabled", "memgov.pool.max", "memgov.log.file", "memgov.log.level",
-                "memgov.log.format", "memgov.report.interval", "memgov.strict", "memgov.config"),
+                "memgov.log.format", "memgov.report.interval", "memgov.strict", "memgov.sites", "memgov.config"),
                 ConfigLoader.knownKeys());
         assertThrows(UnsupportedOperationException.class, () -> ConfigLoader.knownKeys().add("x"));
     }
@@ -107,6 +107,7 @@ class ConfigLoaderTest {
         assertEquals(LogFormat.TEXT, c.logFormat());
         assertEquals(60_000, c.reportIntervalMillis());
         assertFalse(c.strict());
+        assertEquals(SiteMode.SAMPLE, c.sites());
         assertNull(c.configFile());
         for (String key : ConfigLoader.knownKeys()) {
             assertEquals(Source.DEFAULT, c.sourceOf(key), key);
@@ -189,7 +190,10 @@ class ConfigLoaderTest {
                 Arguments.of("memgov.report.interval", "1h", (Function<MemgovConfig, Object>) MemgovConfig::reportIntervalMillis, 3_600_000L),
                 Arguments.of("memgov.report.interval", "30s", (Function<MemgovConfig, Object>) MemgovConfig::reportIntervalMillis, 30_000L),
                 Arguments.of("memgov.strict", "true", (Function<MemgovConfig, Object>) MemgovConfig::strict, true),
-                Arguments.of("memgov.strict", "False", (Function<MemgovConfig, Object>) MemgovConfig::strict, false));
+                Arguments.of("memgov.strict", "False", (Function<MemgovConfig, Object>) MemgovConfig::strict, false),
+                Arguments.of("memgov.sites", "all", (Function<MemgovConfig, Object>) MemgovConfig::sites, SiteMode.ALL),
+                Arguments.of("memgov.sites", "OFF", (Function<MemgovConfig, Object>) MemgovConfig::sites, SiteMode.OFF),
+                Arguments.of("memgov.sites", " sample ", (Function<MemgovConfig, Object>) MemgovConfig::sites, SiteMode.SAMPLE));
     }
 
     private static List<Object> list(java.util.Set<String> s) {
@@ -241,7 +245,9 @@ class ConfigLoaderTest {
                 Arguments.of("memgov.log.level", "verbose", "is not one of trace, debug, info, warn, error, off"),
                 Arguments.of("memgov.log.format", "xml", "is not one of text, json"),
                 Arguments.of("memgov.report.interval", "1d", duration),
-                Arguments.of("memgov.strict", "on", bool));
+                Arguments.of("memgov.strict", "on", bool),
+                Arguments.of("memgov.sites", "some", "is not one of sample, all, off"),
+                Arguments.of("memgov.sites", "", "is not one of sample, all, off"));
     }
 
     @ParameterizedTest(name = "{0}={1}")

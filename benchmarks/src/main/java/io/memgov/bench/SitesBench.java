@@ -1,0 +1,84 @@
+package io.memgov.bench;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The cost of allocation sites: the tiny-op workload ({@code io.memgov.examples.TinyOps}) with the agent
+ * at {@code memgov.sites=off} and at {@code memgov.sites=sample} (or another mode), alternating in the
+ * same run, as a ratio of medians. Target: sample at most 1.05x off. A report, not a test: exits 0
+ * whatever the figure (2 when a run could not be measured).
+ *
+ * <p>Usage, from the repository root: {@code java -cp benchmarks/target/memgov-benchmarks.jar
+ * io.memgov.bench.SitesBench [reps, default 7] [mode, default sample] [TinyOps args...]}
+ */
+public final class SitesBench {
+    private SitesBench() {
+    }
+
+    public static void main(String[] argv) throws Exception {
+        int reps = argv.length > 0 ? Integer.parseInt(argv[0]) : 7;
+        String mode = argv.length > 1 ? argv[1] : "sample";
+        List<String> args = new ArrayList<>();
+        for (int i = 2; i < argv.length; i++) {
+            args.add(argv[i]);
+        }
+        Path root = BenchSupport.findRoot();
+        Path agentJar = root.resolve("agent/target/memgov-agent.jar");
+        Path examplesJar = root.resolve("examples/target/memgov-examples.jar");
+        String java = BenchSupport.javaCommand();
+        List<Double> off = new ArrayList<>();
+        List<Double> on = new ArrayList<>();
+        System.out.println("sites cost: io.memgov.examples.TinyOps " + String.join(" ", args) + ", agent with sites=off vs sites="
+                + mode + ", " + reps + " repetitions alternating");
+        run(java, root, agentJar, examplesJar, "off", args); // warm-up, not measured
+        for (int i = 0; i < reps; i++) {
+            boolean onFirst = i % 2 == 1;
+            double a = run(java, root, agentJar, examplesJar, onFirst ? mode : "off", args);
+            double b = run(java, root, agentJar, examplesJar, onFirst ? "off" : mode, args);
+            double wOff = onFirst ? b : a;
+            double wOn = onFirst ? a : b;
+            off.add(wOff);
+            on.add(wOn);
+            System.out.println(String.format(Locale.ROOT, "  rep %d/%d: sites=off %.1f ns/op, sites=%s %.1f ns/op (ratio %.3f)",
+                    i + 1, reps, wOff, mode, wOn, wOn / wOff));
+        }
+        double mOff = BenchSupport.median(off);
+        double mOn = BenchSupport.median(on);
+        double ratio = mOn / mOff;
+        System.out.println(String.format(Locale.ROOT, "tinyops sites=off median %.1f ns/op, sites=%s median %.1f ns/op: ratio %.3fx (target <= 1.05x: %s)",
+                mOff, mode, mOn, ratio, ratio <= 1.05 ? "PASS" : "FAIL"));
+    }
+
+    private static double run(String java, Path root, Path agentJar, Path examplesJar, String mode, List<String> args)
+            throws Exception {
+        Path out = Files.createTempFile("memgov-sites-", ".out");
+        Path log = Files.createTempFile("memgov-sites-", ".log");
+        try {
+            List<String> cmd = BenchSupport.childCommand(java, agentJar, "log.file=" + log + ",sites=" + mode,
+                    examplesJar, "io.memgov.examples.TinyOps", args);
+            Process p = BenchSupport.startChild(cmd, root, out);
+            if (!p.waitFor(15, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new IllegalStateException("timed out: " + String.join(" ", cmd));
+            }
+            String text = new String(Files.readAllBytes(out), StandardCharsets.UTF_8);
+            Matcher m = Pattern.compile("(?m)^tinyops\\.ns\\.per\\.op=([0-9.]+)\\s*$").matcher(text);
+            if (p.exitValue() != 0 || !m.find()) {
+                System.out.println(String.join(" ", cmd) + " exited " + p.exitValue() + ":\n" + BenchSupport.tail(text, 1500));
+                System.exit(2);
+            }
+            return Double.parseDouble(m.group(1));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(log);
+        }
+    }
+}

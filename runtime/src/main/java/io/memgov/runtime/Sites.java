@@ -1,0 +1,202 @@
+package io.memgov.runtime;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * Allocation sites, interned: a site is the first stack frame of the allocating thread outside the
+ * JDK, the frameworks (DJL, ND4J, DL4J, JavaCPP) and memgov itself, written
+ * {@code class.method(File.java:line)}. Each distinct site gets a small int id, so a {@link Tracked}
+ * carries an int, not a string. The table holds at most {@link #MAX} sites; later new sites share
+ * the id {@link #OTHER}.
+ */
+public final class Sites {
+    /** No stack was walked for this allocation (memgov.sites=sample skipped it, or sites are off). */
+    public static final int UNSAMPLED = 0;
+    /** The stack had no frame outside the JDK, the frameworks and memgov within {@link #MAX_DEPTH} frames. */
+    public static final int UNKNOWN = 1;
+    /** The table was full: a site first seen after {@link #MAX} distinct sites. */
+    public static final int OTHER = 2;
+    public static final int MAX = 4096;
+    /** Frames looked at per walk. */
+    static final int MAX_DEPTH = 128;
+
+    private static final String[] SKIPPED = {
+        "java.", "javax.", "jdk.", "sun.", "com.sun.",
+        "ai.djl.", "org.nd4j.", "org.deeplearning4j.", "org.bytedeco.", "org.datavec.",
+        "io.memgov.runtime.", "io.memgov.agent.", "io.memgov.shaded.",
+    };
+
+    private final ConcurrentHashMap<String, Integer> ids = new ConcurrentHashMap<>();
+    private final String[] names = new String[MAX];
+    private int size;
+    /** Bytes committed per site (only allocations whose site was recorded). */
+    private final AtomicLongArray allocated = new AtomicLongArray(MAX);
+    private final StackWalker walker = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+
+    public Sites() {
+        intern("unsampled");
+        intern("unknown");
+        intern("other");
+    }
+
+    /** True for a class whose frames are never a site. */
+    static boolean skipped(String className) {
+        for (String p : SKIPPED) {
+            if (className.startsWith(p)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Walks the calling thread's stack and returns the id of its allocation site. */
+    public int capture() {
+        Optional<StackWalker.StackFrame> f = walker.walk(s -> s.limit(MAX_DEPTH)
+                .filter(fr -> !skipped(fr.getDeclaringClass())).findFirst());
+        if (!f.isPresent()) {
+            return UNKNOWN;
+        }
+        StackWalker.StackFrame fr = f.get();
+        // a frame is known by its method and bytecode index: its line number (costly to resolve) and
+        // its site string are worked out once
+        FrameKey key = new FrameKey(fr.getDeclaringClass(), fr.getMethodName(), fr.getByteCodeIndex());
+        Integer known = byFrame.get(key);
+        if (known != null) {
+            return known;
+        }
+        String file = fr.getFileName();
+        int line = fr.getLineNumber();
+        int id = intern(fr.getClassName() + "." + fr.getMethodName() + "("
+                + (file == null ? "Unknown Source" : line >= 0 ? file + ":" + line : file) + ")");
+        if (byFrame.size() < 4 * MAX) {
+            byFrame.put(key, id);
+        }
+        return id;
+    }
+
+    /** Classes whose frames are never sites, by class: the prefix test runs once per class. */
+    private final ClassValue<Boolean> skippedClass = new ClassValue<Boolean>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            return skipped(type.getName());
+        }
+    };
+
+    private boolean skipped(Class<?> type) {
+        return skippedClass.get(type);
+    }
+
+    private final ConcurrentHashMap<FrameKey, Integer> byFrame = new ConcurrentHashMap<>();
+
+    private static final class FrameKey {
+        final Class<?> type;
+        final String method;
+        final int bci;
+
+        FrameKey(Class<?> type, String method, int bci) {
+            this.type = type;
+            this.method = method;
+            this.bci = bci;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (!(o instanceof FrameKey)) {
+                return false;
+            }
+            FrameKey k = (FrameKey) o;
+            return k.type == type && k.bci == bci && k.method.equals(method);
+        }
+
+        @Override
+        public int hashCode() {
+            return (System.identityHashCode(type) * 31 + method.hashCode()) * 31 + bci;
+        }
+    }
+
+    /** The id of {@code site}, added to the table if new (or {@link #OTHER} when the table is full). */
+    public int intern(String site) {
+        Integer id = ids.get(site);
+        if (id != null) {
+            return id;
+        }
+        synchronized (this) {
+            id = ids.get(site);
+            if (id != null) {
+                return id;
+            }
+            if (size == MAX) {
+                return OTHER;
+            }
+            int n = size++;
+            names[n] = site;
+            ids.put(site, n);
+            return n;
+        }
+    }
+
+    public String name(int id) {
+        synchronized (this) {
+            return id >= 0 && id < size ? names[id] : "unknown";
+        }
+    }
+
+    /** Counts {@code bytes} committed at {@code site}. */
+    void allocated(int site, long bytes) {
+        allocated.addAndGet(site, bytes);
+    }
+
+    long allocatedAt(int site) {
+        return allocated.get(site);
+    }
+
+    int size() {
+        synchronized (this) {
+            return size;
+        }
+    }
+
+    /**
+     * The top {@code n} of per-site figures as {@code site:value;site:value...}, largest first
+     * (ties by site name); entries with a value of 0 are left out. {@code values[id]} is the figure of
+     * site id.
+     */
+    String top(long[] values, int n) {
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] > 0) {
+                order.add(i);
+            }
+        }
+        order.sort((a, b) -> values[a] != values[b] ? Long.compare(values[b], values[a]) : name(a).compareTo(name(b)));
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < order.size() && i < n; i++) {
+            int id = order.get(i);
+            sb.append(i == 0 ? "" : ";").append(name(id)).append(':').append(values[id]);
+        }
+        return sb.toString();
+    }
+
+    /** Allocated bytes per site; {@link #UNSAMPLED} gets {@code total} minus every recorded site. */
+    long[] allocatedBytes(long total) {
+        int n = size();
+        long[] v = new long[n];
+        long recorded = 0;
+        for (int i = 1; i < n; i++) {
+            v[i] = allocated.get(i);
+            recorded += v[i];
+        }
+        v[UNSAMPLED] = Math.max(0, total - recorded);
+        return v;
+    }
+
+    @Override
+    public String toString() {
+        return "Sites" + Arrays.asList(Arrays.copyOf(names, size()));
+    }
+}

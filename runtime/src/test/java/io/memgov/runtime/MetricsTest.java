@@ -1,0 +1,214 @@
+package io.memgov.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.memgov.runtime.config.ConfigLoader;
+import io.memgov.runtime.config.LogFormat;
+import io.memgov.runtime.config.LogLevel;
+import io.memgov.runtime.config.MemgovConfig;
+import io.memgov.runtime.log.EventLog;
+import io.memgov.testsite.Allocator;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class MetricsTest {
+    private static final String SITE = "io.memgov.testsite.Allocator.allocate(Allocator.java:11)";
+    private static final String ND4J_SITE = "io.memgov.testsite.Allocator.allocateNd4j(Allocator.java:15)";
+    private final List<String> lines = new CopyOnWriteArrayList<>();
+    private Governor g;
+
+    private void install(String options) {
+        ConfigLoader.Result r = new ConfigLoader(options, new Properties(), Map.of(), null, 0, 1, "/tmp").load();
+        assertFalse(r.hasErrors(), r.errors().toString());
+        MemgovConfig c = r.config();
+        g = new Governor(c, new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
+        Governor.install(g);
+    }
+
+    @AfterEach
+    void uninstall() {
+        Governor.install(null);
+    }
+
+    @Test
+    void frameworksJdkAndMemgovAreNeverSites() {
+        for (String c : new String[]{"java.lang.Thread", "jdk.internal.reflect.X", "sun.misc.Unsafe",
+            "ai.djl.ndarray.NDArray", "ai.djl.pytorch.jni.MemgovDjl", "org.nd4j.nativeblas.MemgovNd4j",
+            "org.deeplearning4j.nn.Layer", "org.bytedeco.javacpp.Pointer", "io.memgov.runtime.Governor",
+            "io.memgov.agent.Installer"}) {
+            assertTrue(Sites.skipped(c), c);
+        }
+        for (String c : new String[]{"com.acme.App", "io.memgov.examples.TinyOps", "ai.djlx.Foo"}) {
+            assertFalse(Sites.skipped(c), c);
+        }
+    }
+
+    @Test
+    void sitesAllRecordsEverySiteAndListsTopLiveAndAllocated() {
+        install("sites=all");
+        Object a = Allocator.allocate(1000);
+        Object b = Allocator.allocate(500);
+        Object c = Allocator.allocateNd4j(3000);
+        assertEquals(SITE, g.metrics().sites().name(((Tracked) a).site()));
+        assertEquals(((Tracked) a).site(), ((Tracked) b).site(), "one site, one id");
+        Map<String, Object> s = g.snapshot();
+        assertEquals(ND4J_SITE + ":3000;" + SITE + ":1500", s.get("top.live"));
+        assertEquals(ND4J_SITE + ":3000;" + SITE + ":1500", s.get("top.allocated"));
+        Governor.release(c);
+        Governor.release(a);
+        s = g.snapshot(true);
+        assertEquals(SITE + ":500", s.get("top.live"));
+        assertEquals(ND4J_SITE + ":3000;" + SITE + ":1500", s.get("top.allocated"), "allocated bytes stay");
+        assertEquals(SITE + ":1:500", s.get("live.sites"), "site:tensors:bytes of what is live");
+        assertFalse(g.snapshot().containsKey("live.sites"), "live.sites is a summary field");
+    }
+
+    @Test
+    void sitesOffWalksNoStackAndListsNoSites() {
+        install("sites=off");
+        Tracked big = (Tracked) Allocator.allocate(Metrics.LARGE * 2);
+        for (int i = 0; i < 500; i++) {
+            assertEquals(Sites.UNSAMPLED, ((Tracked) Allocator.allocate(10)).site());
+        }
+        assertEquals(Sites.UNSAMPLED, big.site());
+        Map<String, Object> s = g.snapshot(true);
+        assertFalse(s.containsKey("top.live"));
+        assertFalse(s.containsKey("top.allocated"));
+        assertFalse(s.containsKey("live.sites"));
+        assertEquals(10L, s.get("alloc.size.p50"), "sizes are sampled whatever the sites mode");
+    }
+
+    @Test
+    void sitesSampleRecordsAboutOneInTwoHundredFiftySixAtMostOneWalkPerGapAndEveryLargeOne() {
+        Metrics m = new Metrics(io.memgov.runtime.config.SiteMode.SAMPLE);
+        int[] events = {0};
+        m.jfr = new JfrSink() {
+            @Override public void allocation(long id, long bytes, String framework, String tier, String site) { events[0]++; }
+            @Override public void spill(long id, long bytes, String from, String to, long micros) { }
+            @Override public void restore(long id, long bytes, String from, String to, long micros) { }
+            @Override public void limitReached(String tier, long requested, long used, long limit, String action) { }
+        };
+        int n = Metrics.INTERVAL * 200;
+        int walked = 0;
+        for (int i = 0; i < n; i++) {
+            Tracked t = new Tracked(i + 1, 100, 0, 0, 0);
+            if (m.wants(t)) {
+                m.sample(t, i / 10); // 10 allocations a millisecond
+            }
+            if (t.site() != Sites.UNSAMPLED) {
+                walked++;
+            }
+        }
+        assertTrue(events[0] > 100 && events[0] < 400, "about 200 of " + n + " sampled: " + events[0]);
+        assertTrue(walked > 50 && walked <= events[0], "sampled ones walk unless one walked under 10 ms before: " + walked);
+
+        // a frozen clock: one walk, however many samples
+        Metrics frozen = new Metrics(io.memgov.runtime.config.SiteMode.SAMPLE);
+        walked = 0;
+        for (int i = 0; i < n; i++) {
+            Tracked t = new Tracked(i + 1, 100, 0, 0, 0);
+            if (frozen.wants(t)) {
+                frozen.sample(t, 5);
+            }
+            walked += t.site() != Sites.UNSAMPLED ? 1 : 0;
+        }
+        assertEquals(1, walked);
+        for (int i = 0; i < 20; i++) {
+            Tracked t = new Tracked(n + i + 1, Metrics.LARGE, 0, 0, 0);
+            assertTrue(frozen.wants(t));
+            frozen.sample(t, 5);
+            assertNotEquals(Sites.UNSAMPLED, t.site(), "large: always");
+        }
+    }
+
+    @Test
+    void sampledSitesAndUnsampledAddUpToEveryAllocatedByte() {
+        install("sites=sample");
+        int n = Metrics.INTERVAL * 20;
+        for (int i = 0; i < n; i++) {
+            Allocator.allocate(100);
+        }
+        for (int i = 0; i < 20; i++) {
+            Allocator.allocate(Metrics.LARGE);
+        }
+        String top = (String) g.snapshot().get("top.allocated");
+        assertTrue(top.startsWith(SITE + ":") && top.contains("unsampled:"), top);
+        long total = 0;
+        for (String e : top.split(";")) {
+            total += Long.parseLong(e.substring(e.lastIndexOf(':') + 1));
+        }
+        assertEquals(n * 100L + 20 * Metrics.LARGE, total);
+    }
+
+    @Test
+    void theSiteTableIsBounded() {
+        Sites sites = new Sites();
+        for (int i = 0; i < Sites.MAX + 10; i++) {
+            sites.intern("site" + i);
+        }
+        assertEquals(Sites.OTHER, sites.intern("one more"));
+        assertEquals(3, sites.intern("site0"));
+    }
+
+    @Test
+    void leaksAreLoggedWithTheirSiteRateLimitedAndCounted() {
+        install("sites=all");
+        List<Object> records = new ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            records.add(Allocator.allocateNd4j(64));
+        }
+        for (Object r : records) {
+            Governor.leaked(r);
+            Governor.release(r);
+        }
+        List<String> leaks = new ArrayList<>();
+        for (String l : lines) {
+            if (l.contains("event=leak ")) {
+                leaks.add(l);
+            }
+        }
+        assertEquals(Metrics.LEAKS_PER_SECOND, leaks.size(), leaks.toString());
+        long id = ((Tracked) records.get(0)).id();
+        assertTrue(leaks.get(0).endsWith("event=leak id=" + id + " bytes=64 framework=nd4j site=" + ND4J_SITE + " not.logged=0"),
+                leaks.get(0));
+        Map<String, Object> s = g.snapshot(true);
+        assertEquals(25L, s.get("leaks"));
+        assertEquals(25 * 64L, s.get("leak.bytes"));
+        assertEquals(ND4J_SITE + ":1600", s.get("leak.sites"));
+        Object closed = Allocator.allocateNd4j(8);
+        Governor.release(closed);
+        Governor.leaked(closed);
+        assertEquals(25L, g.snapshot().get("leaks"), "a released array is no leak");
+    }
+
+    @Test
+    void histogramsGivePercentilesOfSizesAndLatencies() {
+        install("sites=all");
+        for (int i = 1; i <= 100; i++) {
+            Allocator.allocate(i * 1000L);
+        }
+        for (int i = 1; i <= 100; i++) {
+            g.metrics().spilled(i, 100, "host", "disk", i);
+            g.metrics().restored(i, 100, "disk", "host", i * 10L);
+        }
+        Map<String, Object> s = g.snapshot();
+        assertEquals(50_000, (Long) s.get("alloc.size.p50"), 50, "within 0.1%");
+        assertEquals(99_000, (Long) s.get("alloc.size.p99"), 99);
+        assertEquals(100_000, (Long) s.get("alloc.size.max"), 100);
+        assertEquals(50L, s.get("spill.micros.p50"));
+        assertEquals(99L, s.get("spill.micros.p99"));
+        assertEquals(100L, s.get("spill.micros.max"));
+        assertEquals(1000L, s.get("restore.micros.max"));
+        assertEquals(0L, s.get("leaks"));
+    }
+}

@@ -92,6 +92,12 @@ public final class MemgovNd4j {
      * when the application's live arrays are growing rather than being dropped.
      */
     static volatile long gcAfter = Math.min(16L << 20, GC_AFTER_MAX);
+    /**
+     * The last GCs refilled the pool (arrays are being dropped without close()): the next GC is asked
+     * for as soon as the pool runs low (under {@link #GC_AFTER_MAX} idle), before allocations start
+     * to miss.
+     */
+    static volatile boolean refilling;
 
     /** A block of at least {@code bytes}: a pooled one when there is one, else new. Null if malloc fails. */
     static Block takeBlock(long bytes) {
@@ -100,6 +106,9 @@ public final class MemgovNd4j {
             Object entry = Governor.poolTake(KIND, size);
             if (entry != null) {
                 SERVED.addAndGet(size);
+                if (refilling && Governor.current().pool().idleBytes() < GC_AFTER_MAX) {
+                    Governor.requestGc(); // GCs have been refilling the pool and it runs low: the next one now
+                }
                 return new Block((Pointer) entry, size, true);
             }
             long after = gcAfter;
@@ -107,6 +116,7 @@ public final class MemgovNd4j {
                 MISSED.set(0);
                 boolean refilled = SERVED.getAndSet(0) >= after / 2;
                 gcAfter = refilled ? Math.max(8L << 20, after / 2) : Math.min(GC_AFTER_MAX, after * 2);
+                refilling = refilled;
                 Governor.requestGc();
             }
         }

@@ -794,8 +794,12 @@ public final class Governor {
      */
     public static void requestGc() {
         Governor g = current;
-        if (g != null) {
+        if (g != null && !g.gcRequested) {
             g.gcRequested = true;
+            Thread t = g.background;
+            if (t != null) {
+                java.util.concurrent.locks.LockSupport.unpark(t); // now, not at the next 10 ms tick
+            }
         }
     }
 
@@ -1009,7 +1013,10 @@ public final class Governor {
                     runSafely(r);
                 }
                 while (!Thread.currentThread().isInterrupted()) {
-                    Thread.sleep(10);
+                    java.util.concurrent.locks.LockSupport.parkNanos(10_000_000L); // or woken by requestGc
+                    if (Thread.interrupted()) {
+                        throw new InterruptedException();
+                    }
                     long now = System.currentTimeMillis();
                     nowMillis = (int) (now - startMillis);
                     if (pool != null && now >= nextTrim) {
@@ -1020,7 +1027,9 @@ public final class Governor {
                         gcRequested = false;
                         lastGcMillis = now;
                         gcs.incrementAndGet();
-                        System.gc();
+                        if (!YoungGc.run()) {
+                            System.gc();
+                        }
                     }
                     long iv = config.reportIntervalMillis();
                     if (iv != interval) { // changed live

@@ -3,6 +3,7 @@ package org.nd4j.nativeblas;
 import io.memgov.runtime.Governed;
 import io.memgov.runtime.Governor;
 import io.memgov.runtime.MemgovOutOfMemoryError;
+import io.memgov.runtime.Pins;
 import io.memgov.runtime.Tracked;
 import io.memgov.runtime.spill.SpillBridge;
 import io.memgov.runtime.spill.SpillException;
@@ -232,46 +233,14 @@ public final class MemgovNd4j {
         }
     }
 
-    /** The buffers pinned by the ND4J methods in progress on this thread. */
-    static final class Pins {
-        int depth;
-        boolean restoring;
-        Object[] records = new Object[16];
-        int n;
-
-        boolean has(Object record) {
-            for (int i = n - 1, stop = Math.max(0, n - 8); i >= stop; i--) {
-                if (records[i] == record) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        void add(Object record) {
-            if (n == records.length) {
-                records = java.util.Arrays.copyOf(records, n * 2);
-            }
-            records[n++] = record;
-        }
-    }
-
     /** A method of an ND4J class that hands buffer memory to native code begins (spill mode). */
     public static void enter() {
-        PINS.get().depth++;
+        PINS.get().enter();
     }
 
     /** ...and ends, normally or not: when the outermost ends, its pins go. */
     public static void exit() {
-        Pins p = PINS.get();
-        if (--p.depth <= 0) {
-            p.depth = 0;
-            for (int i = 0; i < p.n; i++) {
-                Governor.unpin(p.records[i]);
-                p.records[i] = null;
-            }
-            p.n = 0;
-        }
+        PINS.get().exit();
     }
 
     /** The record of a buffer's native memory: a Tracked, a ViewOf, or null. */
@@ -300,13 +269,10 @@ public final class MemgovNd4j {
                 return; // untracked
             }
             Pins p = PINS.get();
-            if (p.restoring) {
+            if (p.busy()) {
                 return;
             }
-            if (p.depth > 0 && !p.has(record)) {
-                Governor.pin(record);
-                p.add(record);
-            }
+            p.pin(record);
             Governor.touch(record);
         } catch (Throwable t) {
             Governor.adviceError("ND4J buffer access", t);
@@ -325,11 +291,11 @@ public final class MemgovNd4j {
     /** Re-reads a buffer's pointer and indexer from its native buffer (without coming back here). */
     static void actualize(Object buffer) {
         Pins p = PINS.get();
-        p.restoring = true;
+        p.busy(true);
         try {
             ((BaseCpuDataBuffer) buffer).actualizePointerAndIndexer();
         } finally {
-            p.restoring = false;
+            p.busy(false);
         }
     }
 
@@ -341,7 +307,7 @@ public final class MemgovNd4j {
     public static void handout(Object buffer) {
         Object record;
         try {
-            if (PINS.get().depth > 1) {
+            if (PINS.get().depth() > 1) {
                 return; // a bracketed ND4J method: the buffer is pinned until it ends
             }
             record = root(record(buffer));

@@ -99,22 +99,10 @@ public final class Nd4jSpillStress {
                 check(mine[t][k].getFloat(ELEMENTS - 1L), counts[t][k], wrong, "final " + t + "/" + k);
             }
         }
-        for (Throwable e : errors) {
-            System.out.println("error: " + e);
-            e.printStackTrace(System.out);
-        }
-        if (wrong.get() > 0 || !errors.isEmpty()) {
-            System.out.println("stress FAILED wrong=" + wrong.get() + " errors=" + errors.size());
-            System.exit(1);
-        }
-        System.out.println("stress ok");
+        SpillStress.finish(wrong, errors);
     }
 
     static void check(float actual, float expected, AtomicInteger wrong, String what) {
-        if (actual != expected) {
-            if (wrong.incrementAndGet() <= 10) {
-                System.out.println("wrong value in " + what + ": " + actual + " expected " + expected);
-            }
-        }
+        SpillStress.check(actual, expected, wrong, what);
     }
 }

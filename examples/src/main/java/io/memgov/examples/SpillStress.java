@@ -85,6 +85,11 @@ public final class SpillStress {
                 }
             }
         }
+        finish(wrong, errors);
+    }
+
+    /** Prints the errors; exits 1 on any wrong value or error, else prints "stress ok". */
+    static void finish(AtomicInteger wrong, List<Throwable> errors) {
         for (Throwable e : errors) {
             System.out.println("error: " + e);
             e.printStackTrace(System.out);

@@ -22,52 +22,48 @@ class SpillIT {
         return m.group(1);
     }
 
-    @Test
-    void aWorkingSetOfFourTimesTheLimitGivesTheSameResultsBitForBit() throws Exception {
-        Forked plain = Forked.run(null, List.of(), Forked.examplesClassPath(), "io.memgov.examples.SpillWorkload", "64", "4", "400");
+    /**
+     * Runs {@code workload} (64 arrays of 4 MiB, 400 rounds) without the agent and under
+     * {@code host.limit=64m}: the same digest, host.peak within the limit, no failure or error, the
+     * spill directory gone at exit. Returns the governed run's log.
+     */
+    static MemgovLog sameDigestUnderALimit(String workload, String name) throws Exception {
+        Forked plain = Forked.run(null, List.of(), Forked.examplesClassPath(), workload, "64", "4", "400");
         assertEquals(0, plain.exitCode, plain.toString());
-        Path log = Forked.newLog("spill");
-        Path spillDir = Forked.WORK.resolve("spill-" + System.nanoTime());
+        Path log = Forked.newLog(name);
+        Path spillDir = Forked.WORK.resolve(name + "-" + System.nanoTime());
         Forked governed = Forked.run("log.file=" + log + ",host.limit=64m,disk.dir=" + spillDir, List.of(),
-                Forked.examplesClassPath(), "io.memgov.examples.SpillWorkload", "64", "4", "400");
+                Forked.examplesClassPath(), workload, "64", "4", "400");
         assertEquals(0, governed.exitCode, governed.toString());
         assertEquals(digest(plain), digest(governed), "every result must equal the ungoverned run's");
-
         MemgovLog l = MemgovLog.read(log);
         Map<String, String> summary = l.one("summary");
         assertTrue(num(summary, "host.peak") <= 64L << 20, "host.peak over the limit: " + summary);
+        assertEquals(0, num(summary, "failures"));
+        assertTrue(l.all("error").isEmpty(), l.text);
+        assertFalse(Files.exists(spillDir), "the spill directory is removed at exit");
+        return l;
+    }
+
+    @Test
+    void aWorkingSetOfFourTimesTheLimitGivesTheSameResultsBitForBit() throws Exception {
+        MemgovLog l = sameDigestUnderALimit("io.memgov.examples.SpillWorkload", "spill");
+        Map<String, String> summary = l.one("summary");
         assertTrue(num(summary, "spills") > 0 && num(summary, "restores") > 0, summary.toString());
         assertEquals(num(summary, "spills") * (4L << 20), num(summary, "spill.bytes"), "every spill was a 4 MiB array");
-        assertEquals(0, num(summary, "failures"));
         assertEquals(0, num(summary, "disk.used"), "spill files of closed arrays are deleted");
         assertTrue(num(summary, "disk.peak") > 0);
         assertTrue(l.all("limit").size() >= 1, l.text);
-        assertTrue(l.all("error").isEmpty(), l.text);
-        assertFalse(Files.exists(spillDir), "the spill directory is removed at exit");
     }
 
     @Test
     void anNd4jWorkingSetOfFourTimesTheLimitGivesTheSameResultsBitForBit() throws Exception {
         // ops, mmul (BLAS), getFloat/putScalar, in-place ops, dup, and views kept and used after their
         // parents were spilled and restored
-        Forked plain = Forked.run(null, List.of(), Forked.examplesClassPath(), "io.memgov.examples.Nd4jSpillWorkload", "64", "4", "400");
-        assertEquals(0, plain.exitCode, plain.toString());
-        Path log = Forked.newLog("nd4j-spill");
-        Path spillDir = Forked.WORK.resolve("spill-nd4j-" + System.nanoTime());
-        Forked governed = Forked.run("log.file=" + log + ",host.limit=64m,disk.dir=" + spillDir, List.of(),
-                Forked.examplesClassPath(), "io.memgov.examples.Nd4jSpillWorkload", "64", "4", "400");
-        assertEquals(0, governed.exitCode, governed.toString());
-        assertEquals(digest(plain), digest(governed), "every result must equal the ungoverned run's");
-
-        MemgovLog l = MemgovLog.read(log);
-        Map<String, String> summary = l.one("summary");
-        assertTrue(num(summary, "host.peak") <= 64L << 20, "host.peak over the limit: " + summary);
+        Map<String, String> summary = sameDigestUnderALimit("io.memgov.examples.Nd4jSpillWorkload", "nd4j-spill").one("summary");
         assertTrue(num(summary, "spills") >= 64 && num(summary, "restores") >= 64, summary.toString());
         assertTrue(num(summary, "spill.bytes") >= 64 * (4L << 20), summary.toString());
-        assertEquals(0, num(summary, "failures"));
         assertTrue(num(summary, "host.peak.nd4j") > 32L << 20, summary.toString());
-        assertTrue(l.all("error").isEmpty(), l.text);
-        assertFalse(Files.exists(spillDir), "the spill directory is removed at exit");
     }
 
     @Test

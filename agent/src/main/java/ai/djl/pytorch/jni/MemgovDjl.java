@@ -16,6 +16,7 @@ import io.memgov.runtime.Described;
 import io.memgov.runtime.Governed;
 import io.memgov.runtime.Governor;
 import io.memgov.runtime.MemgovOutOfMemoryError;
+import io.memgov.runtime.Pins;
 import io.memgov.runtime.Spillable;
 import io.memgov.runtime.pool.BufferPool;
 import io.memgov.runtime.spill.SpillBridge;
@@ -175,36 +176,14 @@ public final class MemgovDjl {
         }
     }
 
-    /** The arrays whose handles native calls in progress on this thread have taken. */
-    static final class Pins {
-        int depth;
-        Object[] records = new Object[16];
-        int n;
-
-        void add(Object record) {
-            if (n == records.length) {
-                records = java.util.Arrays.copyOf(records, n * 2);
-            }
-            records[n++] = record;
-        }
-    }
-
     /** A method of JniUtils, IValue or IValueUtils (the classes that call libtorch) begins. */
     public static void enter() {
-        PINS.get().depth++;
+        PINS.get().enter();
     }
 
     /** ...and ends, normally or not: when the outermost ends, its pins go. */
     public static void exit() {
-        Pins p = PINS.get();
-        if (--p.depth <= 0) {
-            p.depth = 0;
-            for (int i = 0; i < p.n; i++) {
-                Governor.unpin(p.records[i]);
-                p.records[i] = null;
-            }
-            p.n = 0;
-        }
+        PINS.get().exit();
     }
 
     /**
@@ -215,11 +194,7 @@ public final class MemgovDjl {
         Spillable s = (Spillable) array;
         Object tracked = ((Governed) array).memgov$tracked();
         if (tracked != null) {
-            Pins p = PINS.get();
-            if (p.depth > 0) {
-                Governor.pin(tracked);
-                p.add(tracked);
-            }
+            PINS.get().pin(tracked);
             Governor.touch(tracked);
         }
         Object h = s.memgov$handle(); // read after the pin: a spill that began before it sees the pin

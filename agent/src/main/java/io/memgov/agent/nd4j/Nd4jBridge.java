@@ -116,7 +116,7 @@ public final class Nd4jBridge extends HelperBridge {
     @Override
     protected List<String> helpers() {
         String h = HELPER.replace('/', '.');
-        return List.of(h, h + "$Buffer", h + "$ViewOf", h + "$Generation", h + "$Pins", h + "$Bridge", h + "$Block");
+        return List.of(h, h + "$Buffer", h + "$ViewOf", h + "$Generation", h + "$Bridge", h + "$Block");
     }
 
     @Override

@@ -94,9 +94,9 @@ public final class MemgovNd4j {
      */
     static volatile long gcAfter = Math.min(16L << 20, GC_AFTER_MAX);
     /**
-     * The last GCs refilled the pool (arrays are being dropped without close()): the next GC is asked
-     * for as soon as the pool runs low (under {@link #GC_AFTER_MAX} idle), before allocations start
-     * to miss.
+     * The last GC asked for on misses refilled the pool (arrays are being dropped without close()):
+     * the next GC is asked for once, as soon as the pool runs low (under {@link #GC_AFTER_MAX} idle),
+     * before allocations start to miss.
      */
     static volatile boolean refilling;
 
@@ -108,6 +108,7 @@ public final class MemgovNd4j {
             if (entry != null) {
                 SERVED.addAndGet(size);
                 if (refilling && Governor.current().pool().idleBytes() < GC_AFTER_MAX) {
+                    refilling = false; // once per refill: set again only when a GC asked for on misses refilled the pool
                     Governor.requestGc(); // GCs have been refilling the pool and it runs low: the next one now
                 }
                 return new Block((Pointer) entry, size, true);

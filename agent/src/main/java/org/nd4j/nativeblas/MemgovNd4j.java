@@ -40,7 +40,6 @@ public final class MemgovNd4j {
     static final int KIND = poolKind();
     /** Restores of buffers that have views, by record: a view re-reads its pointer after each. */
     static final ConcurrentHashMap<Object, Generation> VIEWS = new ConcurrentHashMap<>();
-    static final ThreadLocal<Pins> PINS = ThreadLocal.withInitial(Pins::new);
     /** Smaller buffers (scalars, shapes, small vectors) are not worth a file: they are never spilled. */
     static final long MIN_SPILL_BYTES = 4096;
 
@@ -236,12 +235,12 @@ public final class MemgovNd4j {
 
     /** A method of an ND4J class that hands buffer memory to native code begins (spill mode). */
     public static void enter() {
-        PINS.get().enter();
+        Pins.current().enter();
     }
 
     /** ...and ends, normally or not: when the outermost ends, its pins go. */
     public static void exit() {
-        PINS.get().exit();
+        Pins.current().exit();
     }
 
     /** The record of a buffer's native memory: a Tracked, a ViewOf, or null. */
@@ -269,7 +268,7 @@ public final class MemgovNd4j {
             } else if (!(record instanceof Tracked)) {
                 return; // untracked
             }
-            Pins p = PINS.get();
+            Pins p = Pins.current();
             if (p.busy()) {
                 return;
             }
@@ -291,7 +290,7 @@ public final class MemgovNd4j {
 
     /** Re-reads a buffer's pointer and indexer from its native buffer (without coming back here). */
     static void actualize(Object buffer) {
-        Pins p = PINS.get();
+        Pins p = Pins.current();
         p.busy(true);
         try {
             ((BaseCpuDataBuffer) buffer).actualizePointerAndIndexer();
@@ -308,7 +307,7 @@ public final class MemgovNd4j {
     public static void handout(Object buffer) {
         Object record;
         try {
-            if (PINS.get().depth() > 1) {
+            if (Pins.current().depth() > 1) {
                 return; // a bracketed ND4J method: the buffer is pinned until it ends
             }
             record = root(record(buffer));

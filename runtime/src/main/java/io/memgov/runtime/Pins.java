@@ -5,15 +5,22 @@ import java.util.Arrays;
 /**
  * Spill mode, one thread: the storages pinned by the bracketed framework methods in progress (the
  * methods that hand tensor memory to native code). A storage used inside one is pinned, not
- * spilled, until the outermost one ends, normally or by an exception. Not thread-safe: each
- * framework helper keeps one per thread.
+ * spilled, until the outermost one ends, normally or by an exception. One per thread, shared by
+ * the framework helpers ({@link #current}); not thread-safe.
  */
 public final class Pins {
+    private static final ThreadLocal<Pins> PER_THREAD = ThreadLocal.withInitial(Pins::new);
+
     private int depth;
     /** Set while a helper rebuilds a tensor's Java side itself: its own reads need no pin. */
     private boolean busy;
     private Object[] records = new Object[16];
     private int n;
+
+    /** This thread's Pins. */
+    public static Pins current() {
+        return PER_THREAD.get();
+    }
 
     /** A bracketed method begins. */
     public void enter() {

@@ -65,7 +65,6 @@ public final class MemgovDjl {
     static final ConcurrentHashMap<Object, long[]> SPILLED_SHAPES = new ConcurrentHashMap<>();
     /** Offloaded GPU tensors, by record: the CPU copy's handle, dtype, device type and id. */
     static final ConcurrentHashMap<Object, long[]> OFFLOADED = new ConcurrentHashMap<>();
-    static final ThreadLocal<Pins> PINS = ThreadLocal.withInitial(Pins::new);
 
     static {
         if (SPILL) {
@@ -178,12 +177,12 @@ public final class MemgovDjl {
 
     /** A method of JniUtils, IValue or IValueUtils (the classes that call libtorch) begins. */
     public static void enter() {
-        PINS.get().enter();
+        Pins.current().enter();
     }
 
     /** ...and ends, normally or not: when the outermost ends, its pins go. */
     public static void exit() {
-        PINS.get().exit();
+        Pins.current().exit();
     }
 
     /**
@@ -194,7 +193,7 @@ public final class MemgovDjl {
         Spillable s = (Spillable) array;
         Object tracked = ((Governed) array).memgov$tracked();
         if (tracked != null) {
-            PINS.get().pin(tracked);
+            Pins.current().pin(tracked);
             Governor.touch(tracked);
         }
         Object h = s.memgov$handle(); // read after the pin: a spill that began before it sees the pin

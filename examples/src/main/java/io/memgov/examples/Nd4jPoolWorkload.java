@@ -59,8 +59,8 @@ public final class Nd4jPoolWorkload {
     }
 
     /**
-     * Creation in several ways, views, dup, mmul, concat; half the arrays closed, half dropped for the
-     * GC. Prints a CRC of every result.
+     * Creation in several ways, views, dup, mmul, concat, a buffer grown by reallocate; half the arrays
+     * closed, half dropped for the GC. Prints a CRC of every result.
      */
     static void mixed(int rounds) {
         Nd4j.getRandom().setSeed(7);
@@ -86,6 +86,16 @@ public final class Nd4jPoolWorkload {
             for (INDArray x : new INDArray[]{sum, copy, cat, m, view}) {
                 digest(crc, x);
                 results++;
+            }
+            if (i % 5 == 0) { // a buffer that grows (libnd4j copies a pooled block into memory of its own)
+                org.nd4j.linalg.api.buffer.DataBuffer grown = Nd4j.createBuffer(DataType.FLOAT, n, true);
+                grown.assign(copy.data());
+                grown.reallocate(n + 4096);
+                grown.put(n + 4095, 1.5f);
+                int bits = Float.floatToIntBits(grown.getFloat(n - 1) + grown.getFloat(n + 4095));
+                crc.update(bits);
+                results++;
+                grown.close();
             }
             if (i % 2 == 0) {
                 for (INDArray x : new INDArray[]{a, b, z, u, sum, copy, cat, m}) {

@@ -314,12 +314,18 @@ public final class MemgovNd4j {
             if (record == null) {
                 return;
             }
-            Governor.keep(record, ESCAPED);
         } catch (Throwable t) {
             Governor.adviceError("ND4J buffer access", t);
             return;
         }
-        use(buffer); // resident (and, for a view, its pointer current) before it is handed out
+        // resident (and, for a view, its pointer current) first, while the buffer kept for the
+        // storage is still known; pinned by the accessor's own bracket until it is marked
+        use(buffer);
+        try {
+            Governor.keep(record, ESCAPED);
+        } catch (Throwable t) {
+            Governor.adviceError("ND4J buffer access", t);
+        }
     }
 
     /** A {@code BaseCpuDataBuffer} constructor returns: its own detached memory (4 KiB or more) may be spilled. */
@@ -337,8 +343,9 @@ public final class MemgovNd4j {
     }
 
     /**
-     * A view of {@code underlying} is being constructed: what it views is resident and stays so. The
-     * constructor counts as a bracketed method (it reads the parent's pointer); {@link #viewDone} ends it.
+     * A view of {@code underlying} is being constructed. The constructor counts as a bracketed method:
+     * the parent it reads (and makes the view's pointer from) is restored and pinned by those reads
+     * until {@link #viewDone} ends it.
      */
     public static void viewOf(Object underlying) {
         enter(); // the parent it reads is restored and pinned by its reads

@@ -29,17 +29,32 @@ public final class JfrEvents implements JfrSink {
         @Label("Site") String site;
     }
 
-    @Name("io.memgov.Spill")
-    @Label("memgov Spill")
-    @Category("memgov")
-    @Description("A tensor left a tier (HOST to DISK, or a GPU to HOST)")
-    @StackTrace(false)
-    static final class Spill extends Event {
+    /** A tensor moving between tiers: the fields of a spill and of a restore. */
+    abstract static class Move extends Event {
         @Label("Id") long id;
         @Label("Bytes") @DataAmount long bytes;
         @Label("From") String from;
         @Label("To") String to;
         @Label("Microseconds") long micros;
+
+        void emit(long id, long bytes, String from, String to, long micros) {
+            if (isEnabled()) {
+                this.id = id;
+                this.bytes = bytes;
+                this.from = from;
+                this.to = to;
+                this.micros = micros;
+                commit();
+            }
+        }
+    }
+
+    @Name("io.memgov.Spill")
+    @Label("memgov Spill")
+    @Category("memgov")
+    @Description("A tensor left a tier (HOST to DISK, or a GPU to HOST)")
+    @StackTrace(false)
+    static final class Spill extends Move {
     }
 
     @Name("io.memgov.Restore")
@@ -47,12 +62,7 @@ public final class JfrEvents implements JfrSink {
     @Category("memgov")
     @Description("A spilled tensor came back")
     @StackTrace(false)
-    static final class Restore extends Event {
-        @Label("Id") long id;
-        @Label("Bytes") @DataAmount long bytes;
-        @Label("From") String from;
-        @Label("To") String to;
-        @Label("Microseconds") long micros;
+    static final class Restore extends Move {
     }
 
     @Name("io.memgov.LimitReached")
@@ -83,28 +93,12 @@ public final class JfrEvents implements JfrSink {
 
     @Override
     public void spill(long id, long bytes, String from, String to, long micros) {
-        Spill e = new Spill();
-        if (e.isEnabled()) {
-            e.id = id;
-            e.bytes = bytes;
-            e.from = from;
-            e.to = to;
-            e.micros = micros;
-            e.commit();
-        }
+        new Spill().emit(id, bytes, from, to, micros);
     }
 
     @Override
     public void restore(long id, long bytes, String from, String to, long micros) {
-        Restore e = new Restore();
-        if (e.isEnabled()) {
-            e.id = id;
-            e.bytes = bytes;
-            e.from = from;
-            e.to = to;
-            e.micros = micros;
-            e.commit();
-        }
+        new Restore().emit(id, bytes, from, to, micros);
     }
 
     @Override

@@ -80,8 +80,15 @@ final class Forked {
      */
     static void assertSameEpochsWithAndWithoutAgent(String mainClass, Path log, int epochs, String... args)
             throws IOException, InterruptedException {
+        assertSameEpochsWithAndWithoutAgent(mainClass, log, "", epochs, args);
+    }
+
+    /** The same, with more agent options ({@code options}: "" or "key=value,..."). */
+    static void assertSameEpochsWithAndWithoutAgent(String mainClass, Path log, String options, int epochs,
+                                                    String... args) throws IOException, InterruptedException {
         Forked plain = run(null, List.of(), examplesClassPath(), mainClass, args);
-        Forked governed = run("log.file=" + log, List.of(), examplesClassPath(), mainClass, args);
+        Forked governed = run("log.file=" + log + (options.isEmpty() ? "" : "," + options), List.of(),
+                examplesClassPath(), mainClass, args);
         org.junit.jupiter.api.Assertions.assertEquals(0, plain.exitCode, plain.toString());
         org.junit.jupiter.api.Assertions.assertEquals(0, governed.exitCode, governed.toString());
         List<String> expected = epochLines(plain.stdout);

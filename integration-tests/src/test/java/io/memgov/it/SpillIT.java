@@ -67,6 +67,21 @@ class SpillIT {
     }
 
     @Test
+    void dl4jTrainingUnderALimitThatSpillsItsParametersGivesIdenticalScores() throws Exception {
+        // DL4J's parameters are views of one flattened buffer; a limit well under what it holds spills
+        // them (and their gradients) between uses
+        Path log = Forked.newLog("dl4j-spill");
+        Forked.assertSameEpochsWithAndWithoutAgent("io.memgov.examples.Dl4jTraining", log,
+                "host.limit=400k,disk.dir=" + Forked.WORK.resolve("dl4j-spill-" + System.nanoTime()), 3, "3", "30", "128");
+        MemgovLog l = MemgovLog.read(log);
+        Map<String, String> summary = l.one("summary");
+        assertTrue(num(summary, "spills") > 0 && num(summary, "restores") > 0, summary.toString());
+        assertTrue(num(summary, "host.peak") <= 400L << 10, summary.toString());
+        assertEquals(0, num(summary, "failures"));
+        assertTrue(l.all("error").isEmpty(), l.text);
+    }
+
+    @Test
     void eightThreadsSharingAndMutatingArraysUnderATightLimitSeeNoWrongValue() throws Exception {
         Path log = Forked.newLog("stress");
         Forked run = Forked.run("log.file=" + log + ",host.limit=24m", List.of(), Forked.examplesClassPath(),

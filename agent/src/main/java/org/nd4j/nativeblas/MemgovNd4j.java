@@ -106,7 +106,8 @@ public final class MemgovNd4j {
             Object entry = Governor.poolTake(KIND, size);
             if (entry != null) {
                 SERVED.addAndGet(size);
-                if (refilling && Governor.current().pool().idleBytes() < GC_AFTER_MAX) {
+                Governor g = refilling ? Governor.current() : null;
+                if (g != null && g.pool() != null && g.pool().idleBytes() < GC_AFTER_MAX) {
                     refilling = false; // once per refill: set again only when a GC asked for on misses refilled the pool
                     Governor.requestGc(); // GCs have been refilling the pool and it runs low: the next one now
                 }

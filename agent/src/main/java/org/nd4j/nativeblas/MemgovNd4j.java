@@ -99,6 +99,16 @@ public final class MemgovNd4j {
      */
     static volatile boolean refilling;
 
+    /** An idle pooled block for {@code bytes}, or null (nothing allocated, no miss counted toward a GC). */
+    static Block pooledBlock(long bytes) {
+        long size = KIND >= 0 ? io.memgov.runtime.pool.BufferPool.classSize(bytes) : -1;
+        if (size <= 0) {
+            return null;
+        }
+        Object entry = Governor.poolTake(KIND, size);
+        return entry == null ? null : new Block((Pointer) entry, size, true);
+    }
+
     /** A block of at least {@code bytes}: a pooled one when there is one, else new. Null if malloc fails. */
     static Block takeBlock(long bytes) {
         long size = KIND >= 0 ? io.memgov.runtime.pool.BufferPool.classSize(bytes) : -1;
@@ -279,8 +289,22 @@ public final class MemgovNd4j {
             Governor.adviceError("ND4J buffer access", t);
             return;
         }
-        if (Governor.beginRestore(record)) {
-            restore(view == null ? buffer : Governor.kept(record), record);
+        if (Governor.away(record)) {
+            // a pooled block first: its bytes already count on HOST, so the restore needs no spill
+            // for them, and the memory is warm (typically the block of the buffer spilled last)
+            Block warm = pooledBlock(((Tracked) record).storageBytes());
+            boolean restoring;
+            try {
+                restoring = Governor.beginRestore(record);
+            } catch (Throwable e) { // its bytes could not be admitted: the block goes back
+                giveBlock(warm);
+                throw e;
+            }
+            if (restoring) {
+                restore(view == null ? buffer : Governor.kept(record), record, warm);
+            } else {
+                giveBlock(warm);
+            }
         }
         if (view != null && view.seen != view.generation.restores) {
             int now = view.generation.restores;
@@ -382,14 +406,21 @@ public final class MemgovNd4j {
     }
 
     /** Reads a spilled buffer back into memory memgov allocates, verified; ND4J then points at it. */
-    static void restore(Object buffer, Object record) {
+    static void restore(Object buffer, Object record, Block warm) {
         boolean ok = false;
-        Block block = null;
+        Block block = warm;
         try {
             Object kept = Governor.kept(record);
             Buffer b = (Buffer) (kept instanceof Buffer ? kept : buffer);
             long bytes = ((Tracked) record).storageBytes();
-            block = takeBlock(bytes);
+            if (block == null) {
+                block = pooledBlock(bytes); // the admission may have spilled buffers into the pool
+            }
+            if (block == null) {
+                long size = KIND >= 0 ? io.memgov.runtime.pool.BufferPool.classSize(bytes) : -1;
+                Pointer memory = nativeOps().mallocHost(size > 0 ? size : bytes, 0); // not a pool miss: no GC is asked for
+                block = memory == null || memory.isNull() ? null : new Block(memory, size > 0 ? size : bytes, size > 0);
+            }
             Pointer memory = block == null ? null : block.memory;
             if (memory == null) {
                 throw new OutOfMemoryError("memgov: cannot allocate " + bytes + " bytes to restore tensor "

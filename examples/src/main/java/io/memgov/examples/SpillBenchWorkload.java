@@ -22,7 +22,8 @@ import java.util.Locale;
  * <p>Prints {@code baseline.rss.kb} (VmHWM after the engine loaded and one tiny op ran, before the big
  * arrays), {@code seq.mb.per.s} (MiB summed per second over the passes: N*M*P / seconds),
  * {@code acc} (the float bits of the sum of all sums, in hex: the same with and without a limit) and
- * {@code peak.rss.kb} (VmHWM at the end). Args: [arrays, default 32] [MiB each, default 4] [passes, default 5].
+ * {@code peak.rss.kb} (VmHWM at the end). Args: [arrays, default 32] [MiB each, default 4] [passes, default 5]
+ * [{@code djl} (default) or {@code nd4j}: the same passes over ND4J arrays].
  */
 public final class SpillBenchWorkload {
     private SpillBenchWorkload() {
@@ -33,6 +34,10 @@ public final class SpillBenchWorkload {
         int mib = args.length > 1 ? Integer.parseInt(args[1]) : 4;
         int passes = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         long elements = (long) mib * (1 << 20) / 4;
+        if (args.length > 3 && args[3].equals("nd4j")) {
+            nd4j(n, mib, passes, elements);
+            return;
+        }
         Engine.getInstance().setRandomSeed(42);
         float acc = 0f;
         double seconds;
@@ -55,6 +60,34 @@ public final class SpillBenchWorkload {
                 }
             }
             seconds = (System.nanoTime() - t0) / 1e9;
+        }
+        double mb = (double) n * mib * passes;
+        System.out.println(String.format(Locale.ROOT, "seq.mb.per.s=%.1f", mb / seconds));
+        System.out.println("acc=" + Integer.toHexString(Float.floatToIntBits(acc)));
+        System.out.println("peak.rss.kb=" + vmHwmKb());
+    }
+
+    /** The same passes over ND4J arrays: {@code sumNumber()} of each (a native reduction). */
+    private static void nd4j(int n, int mib, int passes, long elements) {
+        org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(42);
+        try (org.nd4j.linalg.api.ndarray.INDArray tiny = org.nd4j.linalg.factory.Nd4j.ones(2, 2)) {
+            tiny.addi(1f).sumNumber();
+        }
+        System.out.println("baseline.rss.kb=" + vmHwmKb());
+        List<org.nd4j.linalg.api.ndarray.INDArray> arrays = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            arrays.add(org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, elements));
+        }
+        float acc = 0f;
+        long t0 = System.nanoTime();
+        for (int p = 0; p < passes; p++) {
+            for (org.nd4j.linalg.api.ndarray.INDArray a : arrays) {
+                acc += a.sumNumber().floatValue();
+            }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        for (org.nd4j.linalg.api.ndarray.INDArray a : arrays) {
+            a.close();
         }
         double mb = (double) n * mib * passes;
         System.out.println(String.format(Locale.ROOT, "seq.mb.per.s=%.1f", mb / seconds));

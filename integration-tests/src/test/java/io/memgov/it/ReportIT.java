@@ -101,7 +101,7 @@ class ReportIT {
         assertTrue(out.startsWith("memgov report: " + log + " (" + format + " format, "), out);
         assertTrue(Pattern.compile("\\n  HOST    64\\.0 MiB \\(" + num(s, "host.peak") + "\\) +\\+[0-9.]+ s \\((report|limit)\\)  ")
                 .matcher(out).find(), out);
-        assertTrue(Pattern.compile("\\n  DISK    [0-9.]+ MiB \\(" + num(s, "disk.peak") + "\\)  \\+[0-9.]+ s \\(report\\)  0 B  ")
+        assertTrue(Pattern.compile("\\n  DISK    [0-9.]+ MiB \\(" + num(s, "disk.peak") + "\\)  \\+[0-9.]+ s \\((report|summary)\\)  0 B  ")
                 .matcher(out).find(), out);
         assertTrue(out.contains("  64.0 MiB (67108864)  100.0%\n"), out);
         for (String[] k : new String[][] {{"spills", "spill"}, {"restores", "restore"}}) {
@@ -112,6 +112,8 @@ class ReportIT {
                     + "\\) +" + num(s, k[1] + ".micros") + " +[0-9.]+" + pct + " +summary\\n").matcher(out).find(),
                     k[0] + ": " + out);
         }
+        assertTrue(num(s, "spills.clean") > 0, "the workload reads arrays back unchanged: " + s);
+        assertTrue(out.contains("\n  - " + num(s, "spills.clean") + " of the spills wrote nothing, "), out);
         assertTrue(out.contains("limit met " + num(s, "limit.hits") + " times in all (limit.hits)"), out);
         assertTrue(out.contains("failures: " + num(s, "failures") + " allocations refused"), out);
         assertTrue(out.contains("storages: " + num(s, "allocations") + " allocated, " + num(s, "releases") + " released, "

@@ -63,6 +63,10 @@ public final class Governor {
     private final AtomicLong restores = new AtomicLong();
     private final AtomicLong spillBytes = new AtomicLong();
     private final AtomicLong spillMicros = new AtomicLong();
+    /** Spills that wrote nothing: the storage was unchanged since its restore and its file was kept. */
+    private final AtomicLong cleanSpills = new AtomicLong();
+    private final AtomicLong cleanSpillBytes = new AtomicLong();
+    private final AtomicLong cleanSpillMicros = new AtomicLong();
     private final AtomicLong offloads = new AtomicLong();
     private final AtomicLong offloadBytes = new AtomicLong();
     private final AtomicLong restoreMicros = new AtomicLong();
@@ -88,6 +92,15 @@ public final class Governor {
     private final BufferPool pool;
     /** Pool kind of direct ByteBuffers (DJL's allocateDirect). */
     public static final int POOL_DIRECT = 0;
+    /**
+     * A restored storage counts as last used this long before its restore until it is used again in a
+     * later tick of the clock: it is spilled before anything used since, but after what has been idle
+     * longer. Without this, passes over a working set larger than the limit (LRU's worst case) spill
+     * every tensor just before its next use; with it, a loop keeps a stable part of its working set
+     * resident (scan resistance, as in 2Q or the kernel's inactive list).
+     */
+    static final int PROBATION_MILLIS = 1000;
+
     /** A pooled entry idle this long is freed. */
     static final int POOL_IDLE_MILLIS = 5000;
     /** Run once on the background thread as it starts (JMX, JFR: off the application's start-up path). */
@@ -276,6 +289,9 @@ public final class Governor {
         long spillTarget = Math.min((long) (limit * config.spillLowWatermark()), limit - bytes);
         if (policy == OnLimit.SPILL) {
             spill(tier, device, spillTarget);
+            if (tier != Tier.DEVICE.ordinal()) {
+                trimPool(budget.used() + bytes - limit); // memory the spills gave back to the pool
+            }
             if (budget.tryReserve(bytes)) {
                 return;
             }
@@ -378,11 +394,18 @@ public final class Governor {
         }
     }
 
-    /** The storage was used: it is the last to be spilled. */
+    /**
+     * The storage was used: it is the last to be spilled. A storage restored in this clock tick stays
+     * on probation (see {@link #PROBATION_MILLIS}): the use that brought it back does not count.
+     */
     public static void touch(Object record) {
         Governor g = current;
         if (g != null && record instanceof Tracked) {
-            ((Tracked) record).storage.lastAccess = g.nowMillis;
+            Tracked s = ((Tracked) record).storage;
+            int now = g.nowMillis;
+            if (s.lastAccess != now - PROBATION_MILLIS) {
+                s.lastAccess = now;
+            }
         }
     }
 
@@ -399,7 +422,9 @@ public final class Governor {
         });
         candidates.sort((x, y) -> Integer.compare(x.lastAccess, y.lastAccess));
         for (Tracked victim : candidates) {
-            if (budget.used() <= targetUsed) {
+            // a spilled buffer's memory may go to the pool (where it still counts on HOST): it is as
+            // good as free, and the caller trims what it needs
+            if (budget.used() - (offload || pool == null ? 0 : pool.idleBytes()) <= targetUsed) {
                 return;
             }
             if (offload) {
@@ -452,6 +477,15 @@ public final class Governor {
         return true;
     }
 
+    /** True when the storage behind {@code record} is spilled or offloaded, or on its way out or back. */
+    public static boolean away(Object record) {
+        if (!(record instanceof Tracked)) {
+            return false;
+        }
+        int st = ((Tracked) record).storage.state;
+        return st != Tracked.RESIDENT && st != Tracked.FREED;
+    }
+
     /** True when the storage behind {@code record} was offloaded to HOST (rather than spilled to DISK). */
     public static boolean offloaded(Object record) {
         return record instanceof Tracked && ((Tracked) record).storage.state == Tracked.OFFLOADED;
@@ -462,6 +496,7 @@ public final class Governor {
             return false;
         }
         SpillFile file = null;
+        SpillFile clean = victim.spillFile; // the file of its last spill, kept since its restore (or null)
         long t0 = System.nanoTime();
         try {
             if (victim.pins == 0) {
@@ -491,9 +526,15 @@ public final class Governor {
         spills.incrementAndGet();
         spillBytes.addAndGet(victim.bytes);
         spillMicros.addAndGet(micros);
+        boolean reused = file == clean;
+        if (reused) {
+            cleanSpills.incrementAndGet();
+            cleanSpillBytes.addAndGet(victim.bytes);
+            cleanSpillMicros.addAndGet(micros);
+        }
         metrics.spilled(victim.id, victim.bytes, "host", "disk", micros);
         log.emit(LogLevel.DEBUG, "spill", "id", victim.id, "bytes", victim.bytes, "from", "host", "to", "disk",
-                "micros", micros, "file", file.path());
+                "micros", micros, "file", file.path(), "clean", reused);
         return true;
     }
 
@@ -571,10 +612,9 @@ public final class Governor {
             g.signalReleased();
             return;
         }
-        SpillFile file = t.spillFile;
-        t.spillFile = null;
-        g.store.delete(file);
-        t.lastAccess = g.nowMillis;
+        // the file stays, a clean copy: spilling the storage again while its bytes are unchanged writes nothing
+        g.store.retain(t.spillFile);
+        t.lastAccess = g.nowMillis - PROBATION_MILLIS;
         t.state = Tracked.RESIDENT;
         long micros = (System.nanoTime() - t.restoreStarted) / 1000;
         g.restores.incrementAndGet();
@@ -726,10 +766,12 @@ public final class Governor {
             owner.pooled = null;
             poolReturn(lease);
         }
-        if (st == Tracked.SPILLED) {
-            SpillFile file = owner.spillFile;
+        SpillFile file = owner.spillFile; // while SPILLED its data; while RESIDENT a clean copy (or null)
+        if (file != null) {
             owner.spillFile = null;
             store.delete(file);
+        }
+        if (st == Tracked.SPILLED) {
             signalReleased();
         } else if (st == Tracked.OFFLOADED) {
             releaseHostBytes(owner); // its bytes are in host memory, not on its device
@@ -980,6 +1022,9 @@ public final class Governor {
         m.put("disk.failures", diskFailures.get());
         m.put("offloads", offloads.get());
         m.put("offload.bytes", offloadBytes.get());
+        m.put("spills.clean", cleanSpills.get());
+        m.put("spill.clean.bytes", cleanSpillBytes.get());
+        m.put("spill.clean.micros", cleanSpillMicros.get());
         m.put("live", (long) ledger.size());
         m.put("pool.bytes", pool == null ? 0L : pool.idleBytes());
         m.put("gc.requests", gcs.get());

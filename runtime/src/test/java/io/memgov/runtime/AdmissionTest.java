@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -512,7 +513,7 @@ class AdmissionTest {
     }
 
     @Test
-    void restoreAdmitsReadsAndDeletes() throws Exception {
+    void restoreAdmitsReadsAndKeepsTheFileAsACleanCopy() throws Exception {
         govern("host.limit=1000,on-limit=spill,wait.timeout=1s");
         FakeTensor ta = new FakeTensor("a", bytes(300, 42));
         Object a = spilledA(ta);
@@ -530,9 +531,9 @@ class AdmissionTest {
         Governor.endRestore(a, true);
 
         assertEquals(Tracked.RESIDENT, state(a));
-        assertFalse(Files.exists(file), "the spill file is deleted");
-        assertEquals(0, g.disk().used());
-        assertEquals(0, g.spillStore().files());
+        assertTrue(Files.exists(file), "the spill file is kept: a clean copy while the bytes do not change");
+        assertEquals(300 + FILE_OVERHEAD, g.disk().used());
+        assertEquals(1, g.spillStore().files());
         assertEquals(1L, snap("restores"));
         assertEquals(300L, snap("restore.bytes"));
         assertEquals(800, g.host().used());
@@ -541,6 +542,73 @@ class AdmissionTest {
         assertFalse(Governor.beginRestore(a), "a resident record needs no restore");
         assertEquals(800, g.host().used());
         assertEquals(1L, snap("restores"));
+
+        Governor.release(a);
+        assertFalse(Files.exists(file), "the copy goes with the tensor");
+        assertEquals(0, g.disk().used());
+        assertEquals(0, g.spillStore().files());
+    }
+
+    @Test
+    void anUnchangedRestoredTensorSpillsWithoutWritingAndAChangedOneWritesAgain() throws Exception {
+        govern("host.limit=1000,on-limit=spill,wait.timeout=1s");
+        FakeTensor ta = new FakeTensor("a", bytes(300, 11));
+        Object a = spilledA(ta);
+        Path file = ta.file.path();
+        assertTrue(restore(a, ta));
+
+        Object d = Governor.allocate(DJL, HOST, 0, 400); // 500 + 300 + 400 > 1000: a goes again
+        assertEquals(Tracked.SPILLED, state(a));
+        assertEquals(file, ta.file.path(), "the same file");
+        assertEquals(1, g.spillStore().files());
+        assertEquals(300 + FILE_OVERHEAD, g.disk().used());
+        assertEquals(2L, snap("spills"));
+        assertEquals(1L, snap("spills.clean"));
+        assertEquals(300L, snap("spill.clean.bytes"));
+        assertTrue(logged("event=spill", "bytes=300", "clean=true"), lines::toString);
+        Governor.release(d);
+
+        assertTrue(restore(a, ta));
+        ta.data[299] ^= 0x10; // the application changes one bit
+        Object e = Governor.allocate(DJL, HOST, 0, 400);
+        assertEquals(Tracked.SPILLED, state(a));
+        assertNotEquals(file, ta.file.path(), "changed bytes: a new file");
+        assertFalse(Files.exists(file), "the stale copy is gone");
+        assertEquals(1, g.spillStore().files());
+        assertEquals(3L, snap("spills"));
+        assertEquals(1L, snap("spills.clean"));
+        Governor.release(e);
+        assertTrue(restore(a, ta), "restores the changed bytes (restore() checks them)");
+        Governor.release(a);
+        assertEquals(0, g.spillStore().files());
+        assertEquals(0, g.disk().used());
+    }
+
+    @Test
+    void aRestoredTensorIsSpilledBeforeTensorsUsedSinceUntilItIsUsedAgain() throws Exception {
+        govern("host.limit=1000,on-limit=spill,wait.timeout=1s");
+        g.startBackground(0); // the clock
+        FakeTensor ta = new FakeTensor("a", bytes(300, 12));
+        Object a = spilledA(ta); // HOST: b (500, not kept)
+        FakeTensor tf = new FakeTensor("f", bytes(100, 13));
+        Object f = kept(tf); // 600
+        touchInOrder(f);
+        assertTrue(restore(a, ta)); // 900: a came back after f's last use
+        // plain LRU would spill f (used before a came back); a, still on probation, goes first
+        Object x = Governor.allocate(DJL, HOST, 0, 300);
+        assertEquals(Tracked.SPILLED, state(a));
+        assertEquals(Tracked.RESIDENT, state(f));
+        Governor.release(x);
+
+        assertTrue(restore(a, ta));
+        touchInOrder(f, a); // a used again, in a later tick: an ordinary member of the LRU order now
+        Object y = Governor.allocate(DJL, HOST, 0, 150); // down to 800: one victim is enough
+        assertEquals(Tracked.SPILLED, state(f), "f is now the least recently used");
+        assertEquals(Tracked.RESIDENT, state(a));
+        Governor.release(y);
+        for (Object r : new Object[] {a, f}) {
+            Governor.release(r);
+        }
     }
 
     @Test
@@ -564,7 +632,7 @@ class AdmissionTest {
         assertTrue(restore(a, ta));
         assertEquals(Tracked.RESIDENT, state(a));
         assertEquals(800, g.host().used());
-        assertEquals(0, g.disk().used());
+        assertEquals(300 + FILE_OVERHEAD, g.disk().used(), "its file is kept as a clean copy");
     }
 
     @Test

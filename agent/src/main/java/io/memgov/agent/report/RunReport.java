@@ -251,6 +251,11 @@ final class RunReport {
             t.row("offloads", String.valueOf(fin("offloads")), Fmt.bytes(fin("offload.bytes")), "-", "-", "-", "-",
                     "-", source());
         }
+        if (last != null && last.has("spills.clean") && fin("spills.clean") > 0) {
+            t.note(fin("spills.clean") + " of the spills wrote nothing, " + Fmt.bytes(fin("spill.clean.bytes")) + " in "
+                    + fin("spill.clean.micros") + " us (spills.clean: the tensor was unchanged since its restore, so the"
+                    + " file kept from its last spill still held its bytes)");
+        }
         for (Object[] kv : new Object[][] {{"spill", spills}, {"restore", restores}}) {
             Moves m = (Moves) kv[1];
             if (m.count > 0) {

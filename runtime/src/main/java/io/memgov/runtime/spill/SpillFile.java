@@ -8,12 +8,22 @@ public final class SpillFile {
     private final long length;
     private final Path path;
     private final long size;
+    /** CRC32C of the data (also the file's trailer) and CRC32 of the data: 64 bits to tell unchanged data. */
+    private final int crc32c;
+    private final int crc32;
 
-    SpillFile(long id, long length, Path path, long size) {
+    SpillFile(long id, long length, Path path, long size, int crc32c, int crc32) {
         this.id = id;
         this.length = length;
         this.path = path;
         this.size = size;
+        this.crc32c = crc32c;
+        this.crc32 = crc32;
+    }
+
+    /** True when this file holds {@code length} bytes whose CRC32C and CRC32 are these. */
+    boolean holds(long length, int crc32c, int crc32) {
+        return this.length == length && this.crc32c == crc32c && this.crc32 == crc32;
     }
 
     /** The tensor id. */

@@ -24,11 +24,14 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
 
 /**
  * The governor's spill files: one file per spilled tensor in {@code memgov.disk.dir}, counted on the
- * DISK budget by its full size.
+ * DISK budget by its full size. A file read back by a restore may be kept ({@link #retain}): the
+ * tensor's next spill then writes nothing when its bytes did not change (same length, CRC32C and
+ * CRC32: a 64-bit check).
  *
  * <p>File format (big-endian): header {@code "MGSP"} magic (4 bytes), format version int (4), tensor
  * id long (8), data length long (8); then the data; then the CRC32C of the data as an int (4).
@@ -57,6 +60,8 @@ public final class SpillStore implements AutoCloseable {
     private final boolean posix;
     private final AtomicLong seq = new AtomicLong();
     private final Set<SpillFile> live = ConcurrentHashMap.newKeySet();
+    /** Files kept after a restore, by tensor id (see {@link #retain}); each is also in {@link #live}. */
+    private final ConcurrentHashMap<Long, SpillFile> retained = new ConcurrentHashMap<>();
     private final AtomicInteger files = new AtomicInteger();
     private final AtomicLong bytes = new AtomicLong();
 
@@ -97,7 +102,20 @@ public final class SpillStore implements AutoCloseable {
         ByteBuffer src = data.duplicate();
         long length = src.remaining();
         long size = HEADER + length + TRAILER;
-        if (!disk.tryReserve(size)) {
+        CRC32C crc = new CRC32C();
+        crc.update(src.duplicate());
+        CRC32 crc2 = new CRC32();
+        crc2.update(src.duplicate());
+        int sum = (int) crc.getValue();
+        int sum2 = (int) crc2.getValue();
+        SpillFile clean = retained.remove(id);
+        if (clean != null) {
+            if (clean.holds(length, sum, sum2) && live.contains(clean)) {
+                return clean; // unchanged since it was restored from this file: nothing to write
+            }
+            delete(clean); // changed: the kept copy is stale
+        }
+        if (!disk.tryReserve(size) && (dropRetained(size) == 0 || !disk.tryReserve(size))) {
             long used = disk.used();
             long limit = disk.limit();
             throw new DiskFullException("memgov: cannot spill tensor " + id + ": DISK tier request of " + size
@@ -108,12 +126,10 @@ public final class SpillStore implements AutoCloseable {
         boolean done = false;
         try {
             ensureDir();
-            CRC32C crc = new CRC32C();
-            crc.update(src.duplicate());
             ByteBuffer header = ByteBuffer.allocate(HEADER);
             header.putInt(MAGIC_INT).putInt(VERSION).putLong(id).putLong(length).flip();
             ByteBuffer trailer = ByteBuffer.allocate(TRAILER);
-            trailer.putInt((int) crc.getValue()).flip();
+            trailer.putInt(sum).flip();
 
             FileChannel ch = null;
             while (ch == null) {
@@ -142,7 +158,7 @@ public final class SpillStore implements AutoCloseable {
                     writeFully(c, trailer);
                 }
             }
-            SpillFile file = new SpillFile(id, length, path, size);
+            SpillFile file = new SpillFile(id, length, path, size, sum, sum2);
             live.add(file);
             files.incrementAndGet();
             bytes.addAndGet(size);
@@ -278,11 +294,43 @@ public final class SpillStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Keeps {@code file} after its tensor was restored from it: while the tensor's bytes stay
+     * unchanged, its next {@link #write} returns this file instead of writing another. Kept files
+     * count on DISK; they are the first thing a full DISK gives up ({@link #dropRetained}), and go
+     * with {@link #delete} (when the tensor is released) or {@link #close}.
+     */
+    public void retain(SpillFile file) {
+        if (file == null) {
+            return;
+        }
+        retained.put(file.id(), file);
+        if (closed || !live.contains(file)) { // raced with close() or a delete: keep nothing
+            retained.remove(file.id(), file);
+        }
+    }
+
+    /** Deletes kept clean files (see {@link #retain}) until at least {@code bytes} are freed; returns the bytes freed. */
+    public long dropRetained(long bytes) {
+        long freed = 0;
+        for (SpillFile f : retained.values()) {
+            if (freed >= bytes) {
+                break;
+            }
+            if (retained.remove(f.id(), f) && live.contains(f)) {
+                delete(f);
+                freed += f.size();
+            }
+        }
+        return freed;
+    }
+
     /** Deletes the file and releases its bytes from the DISK budget. Idempotent. */
     public void delete(SpillFile file) {
         if (file == null) {
             return;
         }
+        retained.remove(file.id(), file);
         if (live.remove(file)) {
             try {
                 Files.deleteIfExists(file.path());

@@ -452,4 +452,78 @@ class SpillStoreTest {
         }
         assertFalse(Files.exists(dir));
     }
+
+    @Test
+    void aKeptFileIsReusedWhileTheBytesAreUnchangedAndReplacedWhenTheyChange() throws Exception {
+        Budget disk = new Budget("disk", Budget.NONE);
+        try (SpillStore store = new SpillStore(tmp.resolve("spill"), disk)) {
+            byte[] data = random(10_000, 5);
+            SpillFile first = store.write(7, ByteBuffer.wrap(data));
+            store.retain(first); // the tensor was restored from it
+            assertEquals(10_000 + OVERHEAD, disk.used(), "a kept file still counts on DISK");
+
+            SpillFile again = store.write(7, ByteBuffer.wrap(data.clone()));
+            assertTrue(again == first, "unchanged bytes: the kept file is returned, nothing written");
+            assertEquals(1, fileCount(store.dir()));
+            assertEquals(10_000 + OVERHEAD, disk.used());
+            ByteBuffer back = store.read(again);
+            assertTrue(java.util.Arrays.equals(data, bytesOf(back)));
+
+            store.retain(again);
+            byte[] changed = data.clone();
+            changed[9_999] ^= 1; // one bit
+            SpillFile fresh = store.write(7, ByteBuffer.wrap(changed));
+            assertFalse(fresh == first, "changed bytes are written to a new file");
+            assertFalse(Files.exists(first.path()), "the stale copy is deleted");
+            assertEquals(1, fileCount(store.dir()));
+            assertEquals(10_000 + OVERHEAD, disk.used());
+            assertTrue(java.util.Arrays.equals(changed, bytesOf(store.read(fresh))));
+
+            // a kept file not retained again (the tensor was spilled from elsewhere) is not reused by another id
+            store.retain(fresh);
+            SpillFile other = store.write(8, ByteBuffer.wrap(changed));
+            assertFalse(other == fresh);
+            assertEquals(2, fileCount(store.dir()));
+            store.delete(fresh); // the tensor was released
+            store.delete(other);
+            assertEquals(0, fileCount(store.dir()));
+            assertEquals(0, disk.used());
+        }
+    }
+
+    @Test
+    void aFullDiskGivesUpKeptCopiesBeforeRefusingASpill() throws Exception {
+        Budget disk = new Budget("disk", 2 * (1000 + OVERHEAD));
+        try (SpillStore store = new SpillStore(tmp.resolve("spill"), disk)) {
+            SpillFile a = store.write(1, ByteBuffer.wrap(random(1000, 1)));
+            SpillFile b = store.write(2, ByteBuffer.wrap(random(1000, 2)));
+            store.retain(a); // a is resident again; its file is only a copy
+            SpillFile c = store.write(3, ByteBuffer.wrap(random(1000, 3)));
+            assertFalse(Files.exists(a.path()), "the kept copy made room");
+            assertTrue(Files.exists(b.path()), "a spilled tensor's file is never given up");
+            assertTrue(Files.exists(c.path()));
+            assertEquals(2 * (1000 + OVERHEAD), disk.used());
+            // nothing kept any more: the next spill is refused, and nothing already spilled is lost
+            assertThrows(DiskFullException.class, () -> store.write(4, ByteBuffer.wrap(random(1000, 4))));
+            assertTrue(Files.exists(b.path()) && Files.exists(c.path()));
+            // once c's tensor is released, a's next spill writes its file again
+            store.delete(c);
+            SpillFile a2 = store.write(1, ByteBuffer.wrap(random(1000, 1)));
+            assertFalse(a2 == a);
+            assertTrue(Files.exists(a2.path()));
+        }
+    }
+
+    @Test
+    void closeDeletesKeptCopies() throws Exception {
+        Budget disk = new Budget("disk", Budget.NONE);
+        SpillStore store = new SpillStore(tmp.resolve("spill"), disk);
+        SpillFile a = store.write(1, ByteBuffer.wrap(random(100, 1)));
+        store.retain(a);
+        store.close();
+        assertFalse(Files.exists(a.path()));
+        assertEquals(0, disk.used());
+        store.retain(a); // after close: nothing is kept
+        assertEquals(0, disk.used());
+    }
 }

@@ -30,13 +30,14 @@ import java.util.stream.Stream;
  * report, not a test: it exits 0 whether targets pass or fail (2 only when a run could not be measured).
  *
  * <p>Usage, from the repository root (or with {@code -Dmemgov.root=DIR}):
- * {@code java -cp benchmarks/target/memgov-benchmarks.jar io.memgov.bench.SpillBench [--quick]}
+ * {@code java -cp benchmarks/target/memgov-benchmarks.jar io.memgov.bench.SpillBench [--quick] [djl|nd4j]}
+ * (DJL tensors by default; {@code nd4j}: the same passes over ND4J arrays).
  */
 public final class SpillBench {
     private static final long RUN_TIMEOUT_MIN = 10;
     private static final String WORKLOAD = "io.memgov.examples.SpillBenchWorkload";
-    /** 32 arrays of 4 MiB, 5 passes: a 128 MiB working set. */
-    private static final List<String> ARGS = Arrays.asList("32", "4", "5");
+    /** 32 arrays of 4 MiB, 5 passes: a 128 MiB working set (then the framework, djl or nd4j). */
+    private static List<String> ARGS = Arrays.asList("32", "4", "5", "djl");
     private static final String LIMIT_2X = "64m";
     private static final String LIMIT_4X = "32m";
     private static final long DD_BLOCK = 4L << 20;
@@ -75,8 +76,10 @@ public final class SpillBench {
         for (String a : argv) {
             if (a.equals("--quick")) {
                 quick = true;
+            } else if (a.equals("djl") || a.equals("nd4j")) {
+                ARGS = Arrays.asList("32", "4", "5", a);
             } else if (a.equals("-h") || a.equals("--help")) {
-                System.out.println("usage: SpillBench [--quick]   (-Dmemgov.root=DIR, default: the working directory)");
+                System.out.println("usage: SpillBench [--quick] [djl|nd4j]   (-Dmemgov.root=DIR, default: the working directory)");
                 return;
             } else {
                 System.err.println("unknown argument " + a);
@@ -123,8 +126,8 @@ public final class SpillBench {
         int exit = 0;
         try {
             // DJL extracts its natives on its first run ever: take that out of the figures
-            System.out.println("warm-up: " + WORKLOAD + " 4 1 1 without the agent (not measured)");
-            runner.run(Arrays.asList("4", "1", "1"), null);
+            System.out.println("warm-up: " + WORKLOAD + " 4 1 1 " + ARGS.get(3) + " without the agent (not measured)");
+            runner.run(Arrays.asList("4", "1", "1", ARGS.get(3)), null);
 
             for (int i = 0; i < reps; i++) {
                 boolean flip = i % 2 == 1; // alternate the order, so drift over the run favours no side
@@ -155,7 +158,9 @@ public final class SpillBench {
                     throw new RunFailed("the run under host.limit=" + LIMIT_4X + " spilled or restored nothing: "
                             + r4.summary);
                 }
-                double sp = (double) r4.sum("spill.bytes") / r4.sum("spill.micros");
+                // what the spills wrote: spills of unchanged tensors (spills.clean) write nothing
+                double sp = (double) (r4.sum("spill.bytes") - Math.max(0, r4.sum("spill.clean.bytes")))
+                        / (r4.sum("spill.micros") - Math.max(0, r4.sum("spill.clean.micros")));
                 double rs = (double) r4.sum("restore.bytes") / r4.sum("restore.micros");
                 spillMbs.add(sp);
                 restoreMbs.add(rs);
@@ -274,7 +279,7 @@ public final class SpillBench {
             sb.append("- acc: ").append(accRuns).append('\n');
             md = sb.toString();
         }
-        Path results = root.resolve("benchmarks/target/spill-results.md");
+        Path results = root.resolve("benchmarks/target/spill-results-" + ARGS.get(3) + ".md");
         try {
             Files.createDirectories(results.getParent());
             Files.write(results, md.getBytes(StandardCharsets.UTF_8));
@@ -286,8 +291,8 @@ public final class SpillBench {
     }
 
     private static String counts(Result r) {
-        return "spills=" + r.sum("spills") + " restores=" + r.sum("restores") + " spill.bytes=" + r.sum("spill.bytes")
-                + " restore.bytes=" + r.sum("restore.bytes");
+        return "spills=" + r.sum("spills") + " spills.clean=" + r.sum("spills.clean") + " restores=" + r.sum("restores")
+                + " spill.bytes=" + r.sum("spill.bytes") + " restore.bytes=" + r.sum("restore.bytes");
     }
 
     private static String[] rssRow(String name, String limit, String hostPeak, double base, double peak) {

@@ -92,6 +92,8 @@ class AdmissionTest {
         final AtomicInteger nullTensorCalls = new AtomicInteger();
         /** Gives up on a pinned tensor, as the contract asks of real bridges (needed under concurrency). */
         volatile boolean checkPins;
+        /** Pool kind a spilled tensor's memory goes to (as ND4J's pooled blocks do); -1: none. */
+        volatile int poolOnSpill = -1;
 
         @Override
         public SpillFile spill(Object tensor, Object record, long id, SpillStore store) throws SpillException {
@@ -117,6 +119,9 @@ class AdmissionTest {
             t.file = f;
             t.spilled = true;
             spilled.add(t);
+            if (poolOnSpill >= 0) {
+                Governor.poolGive(poolOnSpill, new Object(), io.memgov.runtime.pool.BufferPool.classSize(t.data.length));
+            }
             return f;
         }
     }
@@ -582,6 +587,27 @@ class AdmissionTest {
         Governor.release(a);
         assertEquals(0, g.spillStore().files());
         assertEquals(0, g.disk().used());
+    }
+
+    @Test
+    void memorySpillsGiveToThePoolCountsAsFreedSoNoMoreIsSpilledThanNeeded() throws Exception {
+        govern("host.limit=1m,on-limit=spill,wait.timeout=1s");
+        bridge.poolOnSpill = Governor.poolKind((entry, bytes) -> { });
+        List<Object> records = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            records.add(kept(new FakeTensor("t" + i, bytes(200 << 10, 20 + i)))); // 1000 KiB in all
+        }
+        // 100 KiB more: down to the low watermark (819.2 KiB) takes one spill; its memory, pooled,
+        // still counts on HOST until the admission trims it
+        Object more = Governor.allocate(DJL, HOST, 0, 100 << 10);
+        assertEquals(1, bridge.spilled.size(), "spilled: " + bridge.spilled);
+        assertEquals(Tracked.SPILLED, state(records.get(0)));
+        assertEquals(900L << 10, g.host().used());
+        assertEquals(0L, snap("pool.bytes"), "the pooled memory was trimmed for the request");
+        Governor.release(more);
+        for (Object r : records) {
+            Governor.release(r);
+        }
     }
 
     @Test

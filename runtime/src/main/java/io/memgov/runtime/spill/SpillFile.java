@@ -11,6 +11,8 @@ public final class SpillFile {
     /** CRC32C of the data (also the file's trailer) and CRC32 of the data: 64 bits to tell unchanged data. */
     private final int crc32c;
     private final int crc32;
+    /** The file's size, modification time and key (inode) right after it was written; null if unknown. */
+    volatile Object stamp;
 
     SpillFile(long id, long length, Path path, long size, int crc32c, int crc32) {
         this.id = id;

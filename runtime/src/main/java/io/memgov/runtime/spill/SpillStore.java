@@ -13,6 +13,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -110,7 +111,7 @@ public final class SpillStore implements AutoCloseable {
         int sum2 = (int) crc2.getValue();
         SpillFile clean = retained.remove(id);
         if (clean != null) {
-            if (clean.holds(length, sum, sum2) && live.contains(clean)) {
+            if (clean.holds(length, sum, sum2) && live.contains(clean) && untouched(clean)) {
                 return clean; // unchanged since it was restored from this file: nothing to write
             }
             delete(clean); // changed: the kept copy is stale
@@ -159,6 +160,7 @@ public final class SpillStore implements AutoCloseable {
                 }
             }
             SpillFile file = new SpillFile(id, length, path, size, sum, sum2);
+            file.stamp = stamp(path);
             live.add(file);
             files.incrementAndGet();
             bytes.addAndGet(size);
@@ -308,6 +310,26 @@ public final class SpillStore implements AutoCloseable {
         if (closed || !live.contains(file)) { // raced with close() or a delete: keep nothing
             retained.remove(file.id(), file);
         }
+    }
+
+    /** Size, modification time and file key (inode) of {@code path}: what a later check compares; null if unreadable. */
+    private static Object stamp(Path path) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return java.util.Arrays.asList(a.size(), a.lastModifiedTime().toMillis(), a.fileKey());
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * True when a kept file is, by its size, modification time and inode, the file this store wrote:
+     * a file replaced, truncated or rewritten since (by anything else) is not trusted with a tensor's
+     * only copy. One stat; the bytes themselves were checksummed when they were written.
+     */
+    private static boolean untouched(SpillFile file) {
+        Object before = file.stamp;
+        return before != null && before.equals(stamp(file.path()));
     }
 
     /** Deletes kept clean files (see {@link #retain}) until at least {@code bytes} are freed; returns the bytes freed. */

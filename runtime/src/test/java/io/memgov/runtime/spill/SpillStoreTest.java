@@ -526,4 +526,23 @@ class SpillStoreTest {
         store.retain(a); // after close: nothing is kept
         assertEquals(0, disk.used());
     }
+
+    @Test
+    void aKeptFileChangedOnDiskIsNotTrustedAndTheBytesAreWrittenAgain() throws Exception {
+        Budget disk = new Budget("disk", Budget.NONE);
+        try (SpillStore store = new SpillStore(tmp.resolve("spill"), disk)) {
+            byte[] data = random(50_000, 8);
+            SpillFile first = store.write(9, ByteBuffer.wrap(data));
+            store.retain(first);
+            // something else rewrites the file while the tensor is in memory (same size, new content)
+            byte[] junk = Files.readAllBytes(first.path());
+            junk[100] ^= 0x40;
+            Files.write(first.path(), junk);
+            Files.setLastModifiedTime(first.path(), java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+            SpillFile again = store.write(9, ByteBuffer.wrap(data));
+            assertFalse(again == first, "a file changed on disk is not reused");
+            assertTrue(java.util.Arrays.equals(data, bytesOf(store.read(again))), "the tensor's bytes, verified");
+            assertFalse(Files.exists(first.path()));
+        }
+    }
 }

@@ -132,6 +132,12 @@ public final class MemgovNd4j {
                 Governor.requestGc();
             }
         }
+        return newBlock(bytes);
+    }
+
+    /** New native memory for {@code bytes} (a whole size class when it has one); null if malloc fails. */
+    static Block newBlock(long bytes) {
+        long size = KIND >= 0 ? io.memgov.runtime.pool.BufferPool.classSize(bytes) : -1;
         long n = size > 0 ? size : bytes;
         Pointer memory = nativeOps().mallocHost(n, 0);
         return memory == null || memory.isNull() ? null : new Block(memory, n, size > 0);
@@ -417,9 +423,7 @@ public final class MemgovNd4j {
                 block = pooledBlock(bytes); // the admission may have spilled buffers into the pool
             }
             if (block == null) {
-                long size = KIND >= 0 ? io.memgov.runtime.pool.BufferPool.classSize(bytes) : -1;
-                Pointer memory = nativeOps().mallocHost(size > 0 ? size : bytes, 0); // not a pool miss: no GC is asked for
-                block = memory == null || memory.isNull() ? null : new Block(memory, size > 0 ? size : bytes, size > 0);
+                block = newBlock(bytes); // not counted as a pool miss: a restore never asks for a GC
             }
             Pointer memory = block == null ? null : block.memory;
             if (memory == null) {

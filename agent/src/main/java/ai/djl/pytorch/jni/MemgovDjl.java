@@ -419,8 +419,11 @@ public final class MemgovDjl {
             Object tracked = g.memgov$tracked();
             if (tracked != null) {
                 g.memgov$tracked(null);
+                // only a spilled or offloaded storage has entries to drop (and, once closed, a
+                // resident one can no longer start a spill: its handle is gone)
+                boolean away = SPILL && Governor.away(tracked);
                 Governor.release(tracked);
-                if (SPILL) {
+                if (away) {
                     SPILLED_SHAPES.remove(tracked);
                     long[] offloaded = OFFLOADED.remove(tracked);
                     if (offloaded != null) {

@@ -99,9 +99,14 @@ public final class MemgovNd4j {
      */
     static volatile boolean refilling;
 
+    /** The pool's size class for {@code bytes}, or -1 (pooling off, or too small to pool). */
+    static long classSize(long bytes) {
+        return KIND >= 0 ? io.memgov.runtime.pool.BufferPool.classSize(bytes) : -1;
+    }
+
     /** An idle pooled block for {@code bytes}, or null (nothing allocated, no miss counted toward a GC). */
     static Block pooledBlock(long bytes) {
-        long size = KIND >= 0 ? io.memgov.runtime.pool.BufferPool.classSize(bytes) : -1;
+        long size = classSize(bytes);
         if (size <= 0) {
             return null;
         }
@@ -111,18 +116,18 @@ public final class MemgovNd4j {
 
     /** A block of at least {@code bytes}: a pooled one when there is one, else new. Null if malloc fails. */
     static Block takeBlock(long bytes) {
-        long size = KIND >= 0 ? io.memgov.runtime.pool.BufferPool.classSize(bytes) : -1;
-        if (size > 0) {
-            Object entry = Governor.poolTake(KIND, size);
-            if (entry != null) {
-                SERVED.addAndGet(size);
-                Governor g = refilling ? Governor.current() : null;
-                if (g != null && g.pool() != null && g.pool().idleBytes() < GC_AFTER_MAX) {
-                    refilling = false; // once per refill: set again only when a GC asked for on misses refilled the pool
-                    Governor.requestGc(); // GCs have been refilling the pool and it runs low: the next one now
-                }
-                return new Block((Pointer) entry, size, true);
+        Block pooled = pooledBlock(bytes);
+        if (pooled != null) {
+            SERVED.addAndGet(pooled.size);
+            Governor g = refilling ? Governor.current() : null;
+            if (g != null && g.pool() != null && g.pool().idleBytes() < GC_AFTER_MAX) {
+                refilling = false; // once per refill: set again only when a GC asked for on misses refilled the pool
+                Governor.requestGc(); // GCs have been refilling the pool and it runs low: the next one now
             }
+            return pooled;
+        }
+        long size = classSize(bytes);
+        if (size > 0) {
             long after = gcAfter;
             if (MISSED.addAndGet(size) >= after) {
                 MISSED.set(0);
@@ -137,7 +142,7 @@ public final class MemgovNd4j {
 
     /** New native memory for {@code bytes} (a whole size class when it has one); null if malloc fails. */
     static Block newBlock(long bytes) {
-        long size = KIND >= 0 ? io.memgov.runtime.pool.BufferPool.classSize(bytes) : -1;
+        long size = classSize(bytes);
         long n = size > 0 ? size : bytes;
         Pointer memory = nativeOps().mallocHost(n, 0);
         return memory == null || memory.isNull() ? null : new Block(memory, n, size > 0);

@@ -89,6 +89,19 @@ public final class DjlSequences {
             }
             Checkpoints.mark("scope-closed", held);
 
+            // every element type DJL's PyTorch engine makes, at its own width
+            try (NDManager typed = root.newSubManager()) {
+                Shape shape = new Shape(7, 11);                                 // 77 elements
+                long bytes = 0;
+                for (DataType type : new DataType[]{DataType.FLOAT32, DataType.FLOAT64, DataType.FLOAT16,
+                    DataType.UINT8, DataType.INT32, DataType.INT8, DataType.INT64, DataType.BOOLEAN}) {
+                    typed.zeros(shape, type);
+                    bytes += 77L * type.getNumOfBytes();                        // 4+8+2+1+4+1+8+1 = 29 bytes an element
+                }
+                Checkpoints.mark("types", held + bytes);
+            }
+            Checkpoints.mark("types-closed", held);
+
             b.close();
             c.close();
             d.close();

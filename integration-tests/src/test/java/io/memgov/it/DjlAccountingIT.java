@@ -35,7 +35,7 @@ class DjlAccountingIT {
     /** At every checkpoint: host.used is what the program holds; host.peak the most it held so far. */
     static void assertCheckpoints(Forked run, MemgovLog log) {
         Map<String, Long> expected = checkpoints(run.stdout);
-        assertEquals(14, expected.size(), run.toString());
+        assertEquals(16, expected.size(), run.toString());
         long peak = 0;
         for (Map.Entry<String, Long> cp : expected.entrySet()) {
             Map<String, String> report = log.report(cp.getKey());
@@ -69,6 +69,11 @@ class DjlAccountingIT {
         assertTrue(instrumented.contains("ai.djl.pytorch.jni.JniUtils"), instrumented.toString());
 
         assertCheckpoints(run, log);
+        // sized by reading libtorch's TensorImpl (learned at the first tensor), the counts above exact
+        Map<String, String> sizing = log.one("sizing");
+        assertEquals("djl", sizing.get("framework"));
+        assertEquals("layout", sizing.get("method"), sizing.toString());
+        assertEquals(8, num(sizing, "types"));
 
         Map<String, String> summary = log.one("summary");
         for (String f : SUMMARY_FIELDS) {
@@ -81,9 +86,10 @@ class DjlAccountingIT {
         assertEquals(0, num(summary, "device.peak"));
         assertEquals(0, num(summary, "disk.used"));
         assertEquals(0, num(summary, "disk.peak"));
-        // 14 storages: 5 created, 2 op results, 2 for the copying index, 3 in the sub-manager, 2 in the scope
-        assertEquals(14, num(summary, "allocations"));
-        assertEquals(14, num(summary, "releases"));
+        // 22 storages: 5 created, 2 op results, 2 for the copying index, 3 in the sub-manager, 2 in the
+        // scope, 8 of the element types
+        assertEquals(22, num(summary, "allocations"));
+        assertEquals(22, num(summary, "releases"));
         for (String f : new String[]{"spills", "restores", "spill.bytes", "restore.bytes", "pool.hits", "pool.misses", "failures"}) {
             assertEquals(0, num(summary, f), f);
         }
@@ -129,7 +135,8 @@ class DjlAccountingIT {
         assertCheckpoints(run, log);
         Map<String, String> summary = log.one("summary");
         assertEquals(0, num(summary, "host.used"));
-        assertEquals(14, num(summary, "allocations"));
+        assertEquals(22, num(summary, "allocations"));
+        assertEquals("layout", log.one("sizing").get("method"), "DJL in a child loader is sized the same way");
         assertFalse(run.stderr.contains("NoClassDefFoundError"), run.stderr);
     }
 }

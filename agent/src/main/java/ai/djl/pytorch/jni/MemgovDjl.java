@@ -16,6 +16,8 @@ import io.memgov.runtime.Described;
 import io.memgov.runtime.Governed;
 import io.memgov.runtime.Governor;
 import io.memgov.runtime.MemgovOutOfMemoryError;
+import io.memgov.runtime.NativeLayout;
+import io.memgov.runtime.config.LogLevel;
 import io.memgov.runtime.Pins;
 import io.memgov.runtime.Spillable;
 import io.memgov.runtime.pool.BufferPool;
@@ -350,6 +352,113 @@ public final class MemgovDjl {
         return dtype >= 0 && dtype < TYPES.length ? TYPES[dtype] : JniUtils.getDataType(array);
     }
 
+    /**
+     * Where libtorch's TensorImpl keeps its element count and type, learned once from tensors memgov
+     * makes for it ({@link NativeLayout}), or null: then every tensor is sized with two JNI calls.
+     * Used only outside spill mode, where the shape read at creation is also what lets a spilled
+     * array answer getShape() without a restore.
+     */
+    static final class Layout {
+        /** Tensor shapes whose element counts differ from each of their dimensions and from each other. */
+        static final long[][] SHAPES = {{3, 1237}, {5, 7, 11}, {2, 3, 4, 5}, {70001}, {0, 9}};
+        /**
+         * The types sampled: those DJL 0.36's JNI makes and reads back as themselves. (Its JNI
+         * terminates the JVM when asked for BFLOAT16, the unsigned types wider than a byte or INT16,
+         * and reads COMPLEX64 back as FLOAT32; tensors of any other type are sized by JNI.)
+         */
+        static final DataType[] SAMPLE_TYPES = {DataType.FLOAT32, DataType.FLOAT64, DataType.FLOAT16, DataType.UINT8,
+            DataType.INT32, DataType.INT8, DataType.INT64, DataType.BOOLEAN};
+        /** How far into a TensorImpl to search, in bytes. */
+        static final int SPAN = 512;
+        /** Learned on the first tensor memgov counts (libtorch is loaded by then), after the constants above. */
+        static final NativeLayout LAYOUT = SPILL ? null : learn();
+
+        private static NativeLayout learn() {
+            String outcome;
+            NativeLayout layout = null;
+            java.util.List<Long> made = new java.util.ArrayList<>();
+            try {
+                if (!NativeLayout.readable()) {
+                    outcome = "sun.misc.Unsafe is not available";
+                } else {
+                    java.util.List<long[]> samples = new java.util.ArrayList<>(); // impl, count, type, width
+                    int[] device = {PtDeviceType.toDeviceType(Device.cpu()), Device.cpu().getDeviceId()};
+                    for (DataType type : SAMPLE_TYPES) {
+                        for (long[] shape : SHAPES) {
+                            long h;
+                            try {
+                                h = PyTorchLibrary.LIB.torchEmpty(shape, type.ordinal(), 0, device, false);
+                            } catch (RuntimeException notSupported) {
+                                break; // this build of libtorch has no such type: not sized by the layout
+                            }
+                            made.add(h);
+                            long n = 1;
+                            for (long d : shape) {
+                                n *= d;
+                            }
+                            long[] sizes = PyTorchLibrary.LIB.torchSizes(h);
+                            int dtype = PyTorchLibrary.LIB.torchDType(h);
+                            if (dtype != type.ordinal()) {
+                                break; // DJL reads the type back as another (complex64 as float32): left to JNI
+                            }
+                            if (!java.util.Arrays.equals(sizes, shape)) {
+                                throw new IllegalStateException("libtorch reports " + java.util.Arrays.toString(sizes)
+                                        + " of type " + dtype + " for " + java.util.Arrays.toString(shape) + " of " + type);
+                            }
+                            samples.add(new long[]{NativeLayout.word(h), n, dtype, WIDTH[dtype]});
+                        }
+                    }
+                    int k = samples.size();
+                    long[] structs = new long[k];
+                    long[] counts = new long[k];
+                    int[] types = new int[k];
+                    int[] widths = new int[k];
+                    for (int i = 0; i < k; i++) {
+                        long[] x = samples.get(i);
+                        structs[i] = x[0];
+                        counts[i] = x[1];
+                        types[i] = (int) x[2];
+                        widths[i] = (int) x[3];
+                    }
+                    layout = NativeLayout.learn(structs, counts, types, widths, SPAN);
+                    outcome = layout == null ? "no single place for the count and the type in " + k + " sample tensors" : null;
+                    if (layout != null) {
+                        // and it reads back every sample
+                        for (int i = 0; i < k; i++) {
+                            if (layout.bytes(structs[i]) != counts[i] * widths[i]) {
+                                outcome = "the learned layout misreads sample " + i;
+                                layout = null;
+                                break;
+                            }
+                        }
+                    }
+                }
+            } catch (Throwable t) {
+                outcome = "learning failed: " + t;
+                layout = null;
+            } finally {
+                for (long h : made) {
+                    try {
+                        PyTorchLibrary.LIB.torchDeleteTensor(h);
+                    } catch (Throwable ignored) {
+                        // a sample that cannot be deleted is a few bytes left behind
+                    }
+                }
+            }
+            Governor g = Governor.current();
+            if (g != null) {
+                if (layout != null) {
+                    g.log().emit(LogLevel.INFO, "sizing", "framework", "djl", "method", "layout",
+                            "count.offset", layout.countOffset(), "type.offset", layout.typeOffset(), "types", layout.types());
+                } else {
+                    g.log().emit(LogLevel.INFO, "sizing", "framework", "djl", "method", "jni",
+                            "reason", SPILL ? "spill mode keeps each tensor's shape" : outcome);
+                }
+            }
+            return layout;
+        }
+    }
+
     /** Bytes of the tensor behind {@code handle}: elements times element width. */
     public static long bytes(long handle) {
         long[] sizes = PyTorchLibrary.LIB.torchSizes(handle);
@@ -377,6 +486,16 @@ public final class MemgovDjl {
             if (parent != null) {
                 tracked = Governor.share(parent);
             } else {
+                NativeLayout layout = Layout.LAYOUT;
+                long laid = layout == null ? -1 : layout.bytes(NativeLayout.word(handle));
+                if (laid >= 0) {
+                    Device device = ((PtNDManager) manager).getDevice();
+                    tracked = device.isGpu()
+                            ? Governor.allocate(Governor.FW_DJL, 1, device.getDeviceId(), laid)
+                            : Governor.allocate(Governor.FW_DJL, 0, 0, laid);
+                    ((Governed) array).memgov$tracked(tracked);
+                    return; // not in spill mode (no keep), and DJL asks libtorch for the shape when it needs it
+                }
                 long[] sizes = PyTorchLibrary.LIB.torchSizes(handle);
                 int dtype = PyTorchLibrary.LIB.torchDType(handle);
                 long n = 1;

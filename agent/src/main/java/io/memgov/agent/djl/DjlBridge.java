@@ -118,7 +118,7 @@ public final class DjlBridge extends HelperBridge {
     @Override
     protected List<String> helpers() {
         String h = HELPER.replace('/', '.');
-        return List.of(h, h + "$Bridge", h + "$Pending");
+        return List.of(h, h + "$Bridge", h + "$Pending", h + "$Layout");
     }
 
     @Override

@@ -94,7 +94,6 @@ public final class MlpTraining {
                         }
                     }
                     losses[e] = (float) (total / batches);
-                    if (System.getProperty("mlp.epochs") != null) System.out.println("ep " + e + " us=" + (System.nanoTime() - t0) / 1000);
                     if (e > 0) {
                         loop += System.nanoTime() - t0;
                         lastLoopNanos = loop;

@@ -2,10 +2,12 @@ package io.memgov.runtime;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * Allocation sites, interned: a site is the first stack frame of the allocating thread outside the
@@ -54,14 +56,29 @@ public final class Sites {
         return false;
     }
 
-    /** Walks the calling thread's stack and returns the id of its allocation site. */
+    /** Finds the first frame that is a site, by the stream's iterator (see {@link #capture}). */
+    private final Function<Stream<StackWalker.StackFrame>, StackWalker.StackFrame> firstSite = s -> {
+        Iterator<StackWalker.StackFrame> it = s.iterator();
+        for (int depth = 0; depth < MAX_DEPTH && it.hasNext(); depth++) {
+            StackWalker.StackFrame fr = it.next();
+            if (!skipped(fr.getDeclaringClass())) {
+                return fr;
+            }
+        }
+        return null;
+    };
+
+    /**
+     * Walks the calling thread's stack and returns the id of its allocation site. The walk reads the
+     * frames through an iterator, not a filter/limit/findFirst pipeline: that pipeline's classes would
+     * reach the JDK's shared stream call sites (AbstractPipeline, the sinks) and make them megamorphic
+     * for the application's own streams too (DJL's training step runs several).
+     */
     public int capture() {
-        Optional<StackWalker.StackFrame> f = walker.walk(s -> s.limit(MAX_DEPTH)
-                .filter(fr -> !skipped(fr.getDeclaringClass())).findFirst());
-        if (!f.isPresent()) {
+        StackWalker.StackFrame fr = walker.walk(firstSite);
+        if (fr == null) {
             return UNKNOWN;
         }
-        StackWalker.StackFrame fr = f.get();
         // a frame is known by its method and bytecode index: its line number (costly to resolve) and
         // its site string are worked out once
         FrameKey key = new FrameKey(fr.getDeclaringClass(), fr.getMethodName(), fr.getByteCodeIndex());

@@ -112,7 +112,8 @@ class MetricsTest {
             }
         }
         assertTrue(events[0] > 100 && events[0] < 400, "about 200 of " + n + " sampled: " + events[0]);
-        assertTrue(walked > 50 && walked <= events[0], "sampled ones walk unless one walked under 10 ms before: " + walked);
+        // 5,120 ms of the governor's clock, walks at most 1 s apart (10 ms to 1 s, per how long the last took)
+        assertTrue(walked >= 5 && walked <= events[0], "sampled ones walk unless the last walk's gap has not passed: " + walked);
 
         // a frozen clock: one walk, however many samples
         Metrics frozen = new Metrics(io.memgov.runtime.config.SiteMode.SAMPLE);
@@ -131,6 +132,17 @@ class MetricsTest {
             frozen.sample(t, 5);
             assertNotEquals(Sites.UNSAMPLED, t.site(), "large: always");
         }
+    }
+
+    @Test
+    void walksAreSpacedByFiveHundredTimesTheirOwnDurationBetweenTenMillisecondsAndOneSecond() {
+        assertEquals(Metrics.WALK_GAP_MS, Metrics.walkGap(0));
+        assertEquals(10, Metrics.walkGap(5_000), "5 µs: the 10 ms floor");
+        assertEquals(10, Metrics.walkGap(20_000));
+        assertEquals(78, Metrics.walkGap(156_000), "156 µs, a walk in a DJL training step: 0.2% of the time");
+        assertEquals(500, Metrics.walkGap(1_000_000));
+        assertEquals(Metrics.MAX_WALK_GAP_MS, Metrics.walkGap(3_000_000), "at most a second");
+        assertEquals(Metrics.MAX_WALK_GAP_MS, Metrics.walkGap(Long.MAX_VALUE / 2));
     }
 
     @Test

@@ -116,7 +116,7 @@ public final class Compare {
         List<Bench> all = new ArrayList<>();
         all.add(new Bench("tinyops", "io.memgov.examples.TinyOps", List.of(), "tinyops.ns.per.op", "ns/op",
                 quick ? 3 : 7, 1.30, Double.NaN));
-        all.add(new Bench("mlp", "io.memgov.examples.MlpTraining", List.of("21", "50", "128"), "train.ms", "ms",
+        all.add(new Bench("mlp", "io.memgov.examples.MlpTraining", List.of("101", "50", "128", "no-checkpoints"), "train.ms", "ms",
                 quick ? 3 : 11, 1.05, Double.NaN));
         all.add(new Bench("startup", "io.memgov.examples.StartupProbe", List.of(), "first.op.ms", "ms",
                 quick ? 5 : 11, Double.NaN, 500));

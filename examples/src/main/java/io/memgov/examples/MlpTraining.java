@@ -21,7 +21,8 @@ import java.util.Random;
 /**
  * A real DJL training loop: an MLP built in code, trained on synthetic regression data made in
  * code with a fixed seed. Prints each epoch's loss with its exact bits, so runs compare bit for bit.
- * Args: [epochs] [batches per epoch] [hidden width].
+ * Args: [epochs] [batches per epoch] [hidden width] [{@code no-checkpoints}: no labelled report after
+ * each epoch under the agent].
  */
 public final class MlpTraining {
     private MlpTraining() {
@@ -31,7 +32,8 @@ public final class MlpTraining {
         int epochs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         int batches = args.length > 1 ? Integer.parseInt(args[1]) : 50;
         int hidden = args.length > 2 ? Integer.parseInt(args[2]) : 128;
-        float[] losses = train(epochs, batches, hidden, 32, 64);
+        boolean marks = args.length <= 3 || !args[3].equals("no-checkpoints");
+        float[] losses = train(epochs, batches, hidden, 32, 64, marks);
         long ms = lastLoopNanos / 1_000_000;
         for (int e = 0; e < losses.length; e++) {
             System.out.println("epoch " + e + " loss=" + losses[e] + " bits=" + Integer.toHexString(Float.floatToIntBits(losses[e])));
@@ -46,6 +48,14 @@ public final class MlpTraining {
 
     /** Trains and returns the mean loss of each epoch. */
     public static float[] train(int epochs, int batches, int hidden, int batchSize, int features) {
+        return train(epochs, batches, hidden, batchSize, features, true);
+    }
+
+    /**
+     * Trains and returns the mean loss of each epoch; {@code marks}: log a labelled report after each
+     * epoch when the agent is attached (the tests' instrument; a benchmark of the loop leaves it out).
+     */
+    public static float[] train(int epochs, int batches, int hidden, int batchSize, int features, boolean marks) {
         Engine.getInstance().setRandomSeed(42);
         Random rnd = new Random(7);
         float[][] xs = new float[batches][batchSize * features];
@@ -100,7 +110,9 @@ public final class MlpTraining {
                     }
                     // outside the timed loop: the labelled report is the tests' instrument, not the
                     // workload's (under the agent it costs about 0.4 ms, mostly interpreted code)
-                    Checkpoints.mark("epoch-" + e, -1);
+                    if (marks) {
+                        Checkpoints.mark("epoch-" + e, -1);
+                    }
                 }
             }
         }

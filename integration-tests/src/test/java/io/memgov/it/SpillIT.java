@@ -57,6 +57,10 @@ class SpillIT {
         assertEquals(0, num(summary, "disk.used"), "spill files of closed arrays are deleted");
         assertTrue(num(summary, "disk.peak") > 0);
         assertTrue(l.all("limit").size() >= 1, l.text);
+        // spill mode sizes by JNI and keeps the shape on the array (a spilled array answers getShape())
+        Map<String, String> sizing = l.one("sizing");
+        assertEquals("jni", sizing.get("method"), sizing.toString());
+        assertTrue(sizing.get("reason").contains("spill mode"), sizing.toString());
     }
 
     @Test

@@ -59,6 +59,15 @@ public final class NativeLayout {
         return GET_LONG != null && GET_SHORT != null;
     }
 
+    /**
+     * Could {@code address} be a struct's address: 8-byte aligned and past the first 64 KiB (never
+     * mapped)? Reading anything else would crash the JVM rather than throw; a struct this says yes to
+     * must still be one the framework handed out.
+     */
+    public static boolean pointer(long address) {
+        return (address & 7) == 0 && Long.compareUnsigned(address, 1L << 16) >= 0;
+    }
+
     /** The 8 bytes at {@code address}. */
     public static long word(long address) {
         try {
@@ -166,6 +175,9 @@ public final class NativeLayout {
      * code is one no sample showed (or the count is negative).
      */
     public long bytes(long struct) {
+        if (!pointer(struct)) {
+            return -1;
+        }
         long count = word(struct + countOffset);
         int code = u16(struct + typeOffset);
         int w = code < MAX_CODE ? widthByCode[code] : 0;

@@ -98,6 +98,16 @@ class NativeLayoutTest {
     }
 
     @Test
+    void aNullOrMisalignedAddressIsNeverRead() {
+        NativeLayout layout = learnAll(TYPES.length);
+        assertNotNull(layout);
+        assertEquals(-1L, layout.bytes(0));
+        assertEquals(-1L, layout.bytes(8));
+        assertEquals(-1L, layout.bytes(struct(new long[]{10}, CODES[0], 94) + 4));
+        assertEquals(-1L, layout.bytes(-1L));
+    }
+
+    @Test
     void oneTypeCannotTellTheTypeFieldFromAConstantOne() {
         assertNull(learnAll(1));
     }

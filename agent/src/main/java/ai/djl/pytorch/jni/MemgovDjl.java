@@ -359,8 +359,12 @@ public final class MemgovDjl {
      * array answer getShape() without a restore.
      */
     static final class Layout {
-        /** Tensor shapes whose element counts differ from each of their dimensions and from each other. */
-        static final long[][] SHAPES = {{3, 1237}, {5, 7, 11}, {2, 3, 4, 5}, {70001}, {0, 9}};
+        /**
+         * Tensor shapes whose element counts differ from each of their dimensions and from each other;
+         * at most 56 KiB (7001 int64s), under glibc's 128 KiB mmap threshold: freeing an mmapped block
+         * would raise that threshold (and the trim threshold with it) for the whole process.
+         */
+        static final long[][] SHAPES = {{3, 1237}, {5, 7, 11}, {2, 3, 4, 5}, {7001}, {0, 9}};
         /**
          * The types sampled: those DJL 0.36's JNI makes and reads back as themselves. (Its JNI
          * terminates the JVM when asked for BFLOAT16, the unsigned types wider than a byte or INT16,
@@ -371,7 +375,7 @@ public final class MemgovDjl {
         /** How far into a TensorImpl to search, in bytes. */
         static final int SPAN = 512;
         /** Learned on the first tensor memgov counts (libtorch is loaded by then), after the constants above. */
-        static final NativeLayout LAYOUT = SPILL ? null : learn();
+        static final NativeLayout LAYOUT = SPILL ? logged(null, "spill mode keeps each tensor's shape") : learn();
 
         private static NativeLayout learn() {
             String outcome;
@@ -445,14 +449,18 @@ public final class MemgovDjl {
                     }
                 }
             }
+            return logged(layout, outcome);
+        }
+
+        /** One {@code sizing} line: how DJL tensors are sized from now on, and why not by layout. */
+        private static NativeLayout logged(NativeLayout layout, String whyNot) {
             Governor g = Governor.current();
             if (g != null) {
                 if (layout != null) {
                     g.log().emit(LogLevel.INFO, "sizing", "framework", "djl", "method", "layout",
                             "count.offset", layout.countOffset(), "type.offset", layout.typeOffset(), "types", layout.types());
                 } else {
-                    g.log().emit(LogLevel.INFO, "sizing", "framework", "djl", "method", "jni",
-                            "reason", SPILL ? "spill mode keeps each tensor's shape" : outcome);
+                    g.log().emit(LogLevel.INFO, "sizing", "framework", "djl", "method", "jni", "reason", whyNot);
                 }
             }
             return layout;
@@ -487,7 +495,7 @@ public final class MemgovDjl {
                 tracked = Governor.share(parent);
             } else {
                 NativeLayout layout = Layout.LAYOUT;
-                long laid = layout == null ? -1 : layout.bytes(NativeLayout.word(handle));
+                long laid = layout == null || !NativeLayout.pointer(handle) ? -1 : layout.bytes(NativeLayout.word(handle));
                 if (laid >= 0) {
                     Device device = ((PtNDManager) manager).getDevice();
                     tracked = device.isGpu()

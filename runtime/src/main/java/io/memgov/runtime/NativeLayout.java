@@ -4,7 +4,6 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Field;
-import java.util.Arrays;
 
 /**
  * Where a framework's native tensor struct keeps its element count and its element type, learned
@@ -142,32 +141,33 @@ public final class NativeLayout {
     /**
      * The width by code when the 16 bits at {@code offset} map the samples' types one-to-one to codes
      * under {@link #MAX_CODE} (and there are at least two types, so a constant field cannot pass);
-     * else null.
+     * else null. Most offsets fail at their first samples, so this is cheap even interpreted.
      */
     private static int[] mapping(long[] structs, int[] types, int[] widths, long offset) {
-        int[] typeByCode = new int[MAX_CODE];
-        Arrays.fill(typeByCode, Integer.MIN_VALUE);
-        int[] width = new int[MAX_CODE];
-        int distinct = 0;
-        for (int i = 0; i < structs.length; i++) {
+        int n = structs.length;
+        int[] codes = new int[n];
+        boolean twoTypes = false;
+        for (int i = 0; i < n; i++) {
             int code = u16(structs[i] + offset);
             if (code >= MAX_CODE) {
                 return null;
             }
-            if (typeByCode[code] == Integer.MIN_VALUE) {
-                for (int c = 0; c < MAX_CODE; c++) {
-                    if (typeByCode[c] == types[i]) {
-                        return null; // one type, two codes
-                    }
+            for (int j = 0; j < i; j++) {
+                if ((types[j] == types[i]) != (codes[j] == code)) {
+                    return null; // one type under two codes, or one code for two types
                 }
-                typeByCode[code] = types[i];
-                width[code] = widths[i];
-                distinct++;
-            } else if (typeByCode[code] != types[i]) {
-                return null; // one code, two types
             }
+            codes[i] = code;
+            twoTypes |= types[i] != types[0];
         }
-        return distinct >= 2 ? width : null;
+        if (!twoTypes) {
+            return null;
+        }
+        int[] width = new int[MAX_CODE];
+        for (int i = 0; i < n; i++) {
+            width[codes[i]] = widths[i];
+        }
+        return width;
     }
 
     /**

@@ -375,9 +375,10 @@ public final class MemgovDjl {
         /** How far into a TensorImpl to search, in bytes. */
         static final int SPAN = 512;
         /** Learned on the first tensor memgov counts (libtorch is loaded by then), after the constants above. */
-        static final NativeLayout LAYOUT = SPILL ? logged(null, "spill mode keeps each tensor's shape") : learn();
+        static final NativeLayout LAYOUT = SPILL ? logged(null, "spill mode keeps each tensor's shape", 0) : learn();
 
         private static NativeLayout learn() {
+            long t0 = System.nanoTime();
             String outcome;
             NativeLayout layout = null;
             java.util.List<Long> made = new java.util.ArrayList<>();
@@ -449,18 +450,20 @@ public final class MemgovDjl {
                     }
                 }
             }
-            return logged(layout, outcome);
+            return logged(layout, outcome, (System.nanoTime() - t0) / 1000);
         }
 
         /** One {@code sizing} line: how DJL tensors are sized from now on, and why not by layout. */
-        private static NativeLayout logged(NativeLayout layout, String whyNot) {
+        private static NativeLayout logged(NativeLayout layout, String whyNot, long micros) {
             Governor g = Governor.current();
             if (g != null) {
                 if (layout != null) {
                     g.log().emit(LogLevel.INFO, "sizing", "framework", "djl", "method", "layout",
-                            "count.offset", layout.countOffset(), "type.offset", layout.typeOffset(), "types", layout.types());
+                            "count.offset", layout.countOffset(), "type.offset", layout.typeOffset(), "types", layout.types(),
+                            "micros", micros);
                 } else {
-                    g.log().emit(LogLevel.INFO, "sizing", "framework", "djl", "method", "jni", "reason", whyNot);
+                    g.log().emit(LogLevel.INFO, "sizing", "framework", "djl", "method", "jni", "reason", whyNot,
+                            "micros", micros);
                 }
             }
             return layout;

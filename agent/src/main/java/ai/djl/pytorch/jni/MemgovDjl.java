@@ -386,7 +386,12 @@ public final class MemgovDjl {
                 if (!NativeLayout.readable()) {
                     outcome = "sun.misc.Unsafe is not available";
                 } else {
-                    java.util.List<long[]> samples = new java.util.ArrayList<>(); // impl, count, type, width
+                    int max = SAMPLE_TYPES.length * SHAPES.length;
+                    long[] structs = new long[max];
+                    long[] counts = new long[max];
+                    int[] types = new int[max];
+                    int[] widths = new int[max];
+                    int k = 0;
                     int[] device = {PtDeviceType.toDeviceType(Device.cpu()), Device.cpu().getDeviceId()};
                     for (DataType type : SAMPLE_TYPES) {
                         for (long[] shape : SHAPES) {
@@ -410,22 +415,16 @@ public final class MemgovDjl {
                                 throw new IllegalStateException("libtorch reports " + java.util.Arrays.toString(sizes)
                                         + " of type " + dtype + " for " + java.util.Arrays.toString(shape) + " of " + type);
                             }
-                            samples.add(new long[]{NativeLayout.word(h), n, dtype, WIDTH[dtype]});
+                            structs[k] = NativeLayout.word(h);
+                            counts[k] = n;
+                            types[k] = dtype;
+                            widths[k] = WIDTH[dtype];
+                            k++;
                         }
                     }
-                    int k = samples.size();
-                    long[] structs = new long[k];
-                    long[] counts = new long[k];
-                    int[] types = new int[k];
-                    int[] widths = new int[k];
-                    for (int i = 0; i < k; i++) {
-                        long[] x = samples.get(i);
-                        structs[i] = x[0];
-                        counts[i] = x[1];
-                        types[i] = (int) x[2];
-                        widths[i] = (int) x[3];
-                    }
-                    layout = NativeLayout.learn(structs, counts, types, widths, SPAN);
+                    structs = java.util.Arrays.copyOf(structs, k);
+                    layout = NativeLayout.learn(structs, java.util.Arrays.copyOf(counts, k), java.util.Arrays.copyOf(types, k),
+                            java.util.Arrays.copyOf(widths, k), SPAN);
                     outcome = layout == null ? "no single place for the count and the type in " + k + " sample tensors" : null;
                     if (layout != null) {
                         // and it reads back every sample
@@ -498,30 +497,24 @@ public final class MemgovDjl {
                 tracked = Governor.share(parent);
             } else {
                 NativeLayout layout = Layout.LAYOUT;
-                long laid = layout == null || !NativeLayout.pointer(handle) ? -1 : layout.bytes(NativeLayout.word(handle));
-                if (laid >= 0) {
-                    Device device = ((PtNDManager) manager).getDevice();
-                    tracked = device.isGpu()
-                            ? Governor.allocate(Governor.FW_DJL, 1, device.getDeviceId(), laid)
-                            : Governor.allocate(Governor.FW_DJL, 0, 0, laid);
-                    ((Governed) array).memgov$tracked(tracked);
-                    return; // not in spill mode (no keep), and DJL asks libtorch for the shape when it needs it
+                long bytes = layout == null || !NativeLayout.pointer(handle) ? -1 : layout.bytes(NativeLayout.word(handle));
+                if (bytes < 0) {
+                    long[] sizes = PyTorchLibrary.LIB.torchSizes(handle);
+                    int dtype = PyTorchLibrary.LIB.torchDType(handle);
+                    long n = 1;
+                    for (long d : sizes) {
+                        n *= d;
+                    }
+                    bytes = n * (dtype >= 0 && dtype < WIDTH.length ? WIDTH[dtype] : 1);
+                    // what DJL would ask libtorch for on the array's first getShape()/getDataType()
+                    ((Described) array).memgov$describe(sizes, dtype);
                 }
-                long[] sizes = PyTorchLibrary.LIB.torchSizes(handle);
-                int dtype = PyTorchLibrary.LIB.torchDType(handle);
-                long n = 1;
-                for (long d : sizes) {
-                    n *= d;
-                }
-                long bytes = n * (dtype >= 0 && dtype < WIDTH.length ? WIDTH[dtype] : 1);
                 Device device = ((PtNDManager) manager).getDevice();
                 if (device.isGpu()) {
                     tracked = Governor.allocate(Governor.FW_DJL, 1, device.getDeviceId(), bytes);
                 } else {
                     tracked = Governor.allocate(Governor.FW_DJL, 0, 0, bytes);
                 }
-                // what DJL would ask libtorch for on the array's first getShape()/getDataType()
-                ((Described) array).memgov$describe(sizes, dtype);
             }
             ((Governed) array).memgov$tracked(tracked);
             if (SPILL && !zeroCopy && parent == null) {

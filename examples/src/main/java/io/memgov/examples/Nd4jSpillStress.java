@@ -41,57 +41,44 @@ public final class Nd4jSpillStress {
                 mine[t][k] = Nd4j.zeros(DataType.FLOAT, ELEMENTS);
             }
         }
-        List<Thread> workers = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            int id = t;
-            Thread w = new Thread(() -> {
-                Random rnd = new Random(id);
-                try {
-                    for (int i = 0; i < iterations; i++) {
-                        int k = rnd.nextInt(own);
-                        int j = rnd.nextInt(sharedCount);
-                        INDArray m = mine[id][k];
-                        switch (rnd.nextInt(5)) {
-                            case 0: // in place, natively
-                                m.addi(1f);
-                                counts[id][k]++;
-                                break;
-                            case 1: // element by element: the first and last stay equal to the count
-                                m.putScalar(0, m.getFloat(0L) + 1f);
-                                m.putScalar(ELEMENTS - 1, m.getFloat(ELEMENTS - 1L) + 1f);
-                                m.putScalar(1, m.getFloat(1L) + 1f);
-                                m.addi(0f); // keep the rest in step: add 1 everywhere else below
-                                m.get(NDArrayIndex.interval(2, ELEMENTS - 1)).addi(1f);
-                                counts[id][k]++;
-                                break;
-                            case 2:
-                                check(shared[j].getFloat(rnd.nextInt(ELEMENTS)), j + 1f, wrong, "shared " + j);
-                                break;
-                            case 3: { // a copy, and a whole-array op over it
-                                INDArray copy = m.dup();
-                                check(copy.getFloat(rnd.nextInt(ELEMENTS)), counts[id][k], wrong, "dup of " + id + "/" + k);
-                                check(copy.sumNumber().floatValue(), (float) ((double) counts[id][k] * ELEMENTS), wrong, "sum of " + id + "/" + k);
-                                copy.close();
-                                break;
-                            }
-                            default: {
-                                INDArray c = m.add(shared[j]);
-                                check(c.getFloat(rnd.nextInt(ELEMENTS)), counts[id][k] + j + 1f, wrong,
-                                        "thread " + id + " array " + k + " + shared " + j);
-                                c.close();
-                            }
-                        }
+        SpillStress.runWorkers(threads, errors, id -> {
+            Random rnd = new Random(id);
+            for (int i = 0; i < iterations; i++) {
+                int k = rnd.nextInt(own);
+                int j = rnd.nextInt(sharedCount);
+                INDArray m = mine[id][k];
+                switch (rnd.nextInt(5)) {
+                    case 0: // in place, natively
+                        m.addi(1f);
+                        counts[id][k]++;
+                        break;
+                    case 1: // element by element: the first and last stay equal to the count
+                        m.putScalar(0, m.getFloat(0L) + 1f);
+                        m.putScalar(ELEMENTS - 1, m.getFloat(ELEMENTS - 1L) + 1f);
+                        m.putScalar(1, m.getFloat(1L) + 1f);
+                        m.addi(0f); // keep the rest in step: add 1 everywhere else below
+                        m.get(NDArrayIndex.interval(2, ELEMENTS - 1)).addi(1f);
+                        counts[id][k]++;
+                        break;
+                    case 2:
+                        check(shared[j].getFloat(rnd.nextInt(ELEMENTS)), j + 1f, wrong, "shared " + j);
+                        break;
+                    case 3: { // a copy, and a whole-array op over it
+                        INDArray copy = m.dup();
+                        check(copy.getFloat(rnd.nextInt(ELEMENTS)), counts[id][k], wrong, "dup of " + id + "/" + k);
+                        check(copy.sumNumber().floatValue(), (float) ((double) counts[id][k] * ELEMENTS), wrong, "sum of " + id + "/" + k);
+                        copy.close();
+                        break;
                     }
-                } catch (Throwable e) {
-                    errors.add(e);
+                    default: {
+                        INDArray c = m.add(shared[j]);
+                        check(c.getFloat(rnd.nextInt(ELEMENTS)), counts[id][k] + j + 1f, wrong,
+                                "thread " + id + " array " + k + " + shared " + j);
+                        c.close();
+                    }
                 }
-            }, "stress-" + t);
-            workers.add(w);
-            w.start();
-        }
-        for (Thread w : workers) {
-            w.join();
-        }
+            }
+        });
         for (int t = 0; t < threads; t++) {
             for (int k = 0; k < own; k++) {
                 check(mine[t][k].getFloat(0L), counts[t][k], wrong, "final " + t + "/" + k);

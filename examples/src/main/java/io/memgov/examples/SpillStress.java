@@ -40,44 +40,31 @@ public final class SpillStress {
                     mine[t][k] = manager.zeros(new Shape(ELEMENTS));
                 }
             }
-            List<Thread> workers = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                int id = t;
-                Thread w = new Thread(() -> {
-                    Random rnd = new Random(id);
-                    try {
-                        for (int i = 0; i < iterations; i++) {
-                            int k = rnd.nextInt(own);
-                            int j = rnd.nextInt(sharedCount);
-                            switch (rnd.nextInt(4)) {
-                                case 0:
-                                    mine[id][k].addi(1f);
-                                    counts[id][k]++;
-                                    break;
-                                case 1:
-                                    check(shared[j].getFloat(rnd.nextInt((int) ELEMENTS)), j + 1f, wrong, "shared " + j);
-                                    break;
-                                case 2: // a copy out to Java of a whole array
-                                    float[] all = mine[id][k].toFloatArray();
-                                    check(all[rnd.nextInt(all.length)], counts[id][k], wrong, "copy of " + id + "/" + k);
-                                    break;
-                                default:
-                                    try (NDArray c = mine[id][k].add(shared[j])) {
-                                        check(c.getFloat(rnd.nextInt((int) ELEMENTS)), counts[id][k] + j + 1f, wrong,
-                                                "thread " + id + " array " + k + " + shared " + j);
-                                    }
+            runWorkers(threads, errors, id -> {
+                Random rnd = new Random(id);
+                for (int i = 0; i < iterations; i++) {
+                    int k = rnd.nextInt(own);
+                    int j = rnd.nextInt(sharedCount);
+                    switch (rnd.nextInt(4)) {
+                        case 0:
+                            mine[id][k].addi(1f);
+                            counts[id][k]++;
+                            break;
+                        case 1:
+                            check(shared[j].getFloat(rnd.nextInt((int) ELEMENTS)), j + 1f, wrong, "shared " + j);
+                            break;
+                        case 2: // a copy out to Java of a whole array
+                            float[] all = mine[id][k].toFloatArray();
+                            check(all[rnd.nextInt(all.length)], counts[id][k], wrong, "copy of " + id + "/" + k);
+                            break;
+                        default:
+                            try (NDArray c = mine[id][k].add(shared[j])) {
+                                check(c.getFloat(rnd.nextInt((int) ELEMENTS)), counts[id][k] + j + 1f, wrong,
+                                        "thread " + id + " array " + k + " + shared " + j);
                             }
-                        }
-                    } catch (Throwable e) {
-                        errors.add(e);
                     }
-                }, "stress-" + t);
-                workers.add(w);
-                w.start();
-            }
-            for (Thread w : workers) {
-                w.join();
-            }
+                }
+            });
             for (int t = 0; t < threads; t++) {
                 for (int k = 0; k < own; k++) {
                     check(mine[t][k].getFloat(0), counts[t][k], wrong, "final " + t + "/" + k);
@@ -86,6 +73,30 @@ public final class SpillStress {
             }
         }
         finish(wrong, errors);
+    }
+
+    /**
+     * Runs {@code body(id)} on {@code threads} threads named {@code stress-<id>} and waits for all;
+     * whatever a body throws goes into {@code errors}.
+     */
+    static void runWorkers(int threads, List<Throwable> errors, java.util.function.IntConsumer body)
+            throws InterruptedException {
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            Thread w = new Thread(() -> {
+                try {
+                    body.accept(id);
+                } catch (Throwable e) {
+                    errors.add(e);
+                }
+            }, "stress-" + t);
+            workers.add(w);
+            w.start();
+        }
+        for (Thread w : workers) {
+            w.join();
+        }
     }
 
     /** Prints the errors; exits 1 on any wrong value or error, else prints "stress ok". */

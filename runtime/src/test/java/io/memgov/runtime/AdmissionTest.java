@@ -21,7 +21,6 @@ import io.memgov.runtime.spill.SpillFile;
 import io.memgov.runtime.spill.SpillStore;
 
 import java.io.IOException;
-import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -143,17 +142,7 @@ class AdmissionTest {
 
     @AfterEach
     void uninstall() throws Exception {
-        Governor.install(null);
-        if (g != null) {
-            g.closeSpills();
-            Field f = Governor.class.getDeclaredField("background");
-            f.setAccessible(true);
-            Thread t = (Thread) f.get(g);
-            if (t != null) {
-                t.interrupt();
-                t.join(1000);
-            }
-        }
+        Teardown.uninstall(g);
     }
 
     private static byte[] bytes(int n, long seed) {

@@ -50,17 +50,7 @@ class PoolGovernorTest {
 
     @AfterEach
     void uninstall() throws Exception {
-        Governor.install(null);
-        if (g != null) {
-            g.closeSpills();
-            Field f = Governor.class.getDeclaredField("background");
-            f.setAccessible(true);
-            Thread t = (Thread) f.get(g);
-            if (t != null) {
-                t.interrupt();
-                t.join(1000);
-            }
-        }
+        Teardown.uninstall(g);
     }
 
     private long snap(String key) {

@@ -1,9 +1,7 @@
 package io.memgov.runtime;
 
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
-import java.lang.reflect.Field;
 
 /**
  * Where a framework's native tensor struct keeps its element count and its element type, learned
@@ -18,26 +16,10 @@ import java.lang.reflect.Field;
  * framework. Reads go through {@code sun.misc.Unsafe}; without it nothing is learned.
  */
 public final class NativeLayout {
-    private static final MethodHandle GET_LONG;
-    private static final MethodHandle GET_SHORT;
-
-    static {
-        MethodHandle getLong = null;
-        MethodHandle getShort = null;
-        try {
-            Class<?> c = Class.forName("sun.misc.Unsafe");
-            Field f = c.getDeclaredField("theUnsafe");
-            f.setAccessible(true);
-            Object unsafe = f.get(null);
-            MethodHandles.Lookup lookup = MethodHandles.lookup();
-            getLong = lookup.findVirtual(c, "getLong", MethodType.methodType(long.class, long.class)).bindTo(unsafe);
-            getShort = lookup.findVirtual(c, "getShort", MethodType.methodType(short.class, long.class)).bindTo(unsafe);
-        } catch (Throwable t) {
-            // not available: nothing is learned, callers keep their JNI calls
-        }
-        GET_LONG = getLong;
-        GET_SHORT = getShort;
-    }
+    private static final MethodHandle GET_LONG =
+            UnsafeAccess.method("getLong", MethodType.methodType(long.class, long.class));
+    private static final MethodHandle GET_SHORT =
+            UnsafeAccess.method("getShort", MethodType.methodType(short.class, long.class));
 
     /** Type codes at or above this are never sized here. */
     static final int MAX_CODE = 256;

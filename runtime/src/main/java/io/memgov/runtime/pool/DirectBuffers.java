@@ -1,7 +1,8 @@
 package io.memgov.runtime.pool;
 
+import io.memgov.runtime.UnsafeAccess;
+
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Field;
 import java.nio.Buffer;
@@ -13,35 +14,20 @@ import java.nio.ByteBuffer;
  * when the JVM offers it; without it, a dropped buffer is left to the GC.
  */
 public final class DirectBuffers {
-    private static final MethodHandle INVOKE_CLEANER;
-    private static final MethodHandle GET_LONG;
-    private static final Object UNSAFE;
-    private static final long ADDRESS_OFFSET;
+    private static final MethodHandle INVOKE_CLEANER =
+            UnsafeAccess.method("invokeCleaner", MethodType.methodType(void.class, ByteBuffer.class));
+    private static final MethodHandle GET_LONG =
+            UnsafeAccess.method("getLong", MethodType.methodType(long.class, Object.class, long.class));
+    private static final long ADDRESS_OFFSET = addressOffset();
 
-    static {
-        MethodHandle cleaner = null;
-        MethodHandle getLong = null;
-        Object unsafe = null;
-        long offset = -1;
+    /** Where a Buffer keeps its native address, or -1 when it cannot be found. */
+    private static long addressOffset() {
+        MethodHandle offset = UnsafeAccess.method("objectFieldOffset", MethodType.methodType(long.class, Field.class));
         try {
-            Class<?> c = Class.forName("sun.misc.Unsafe");
-            Field f = c.getDeclaredField("theUnsafe");
-            f.setAccessible(true);
-            unsafe = f.get(null);
-            MethodHandles.Lookup lookup = MethodHandles.lookup();
-            cleaner = lookup.findVirtual(c, "invokeCleaner", MethodType.methodType(void.class, ByteBuffer.class))
-                    .bindTo(unsafe);
-            getLong = lookup.findVirtual(c, "getLong", MethodType.methodType(long.class, Object.class, long.class))
-                    .bindTo(unsafe);
-            offset = (long) lookup.findVirtual(c, "objectFieldOffset", MethodType.methodType(long.class, Field.class))
-                    .invoke(unsafe, Buffer.class.getDeclaredField("address"));
+            return offset == null ? -1 : (long) offset.invoke(Buffer.class.getDeclaredField("address"));
         } catch (Throwable t) {
-            // not available: buffers are freed by the GC, addresses unknown
+            return -1; // addresses unknown
         }
-        INVOKE_CLEANER = cleaner;
-        GET_LONG = getLong;
-        UNSAFE = unsafe;
-        ADDRESS_OFFSET = offset;
     }
 
     private DirectBuffers() {

@@ -402,10 +402,6 @@ public final class MemgovDjl {
                                 break; // this build of libtorch has no such type: not sized by the layout
                             }
                             made.add(h);
-                            long n = 1;
-                            for (long d : shape) {
-                                n *= d;
-                            }
                             long[] sizes = PyTorchLibrary.LIB.torchSizes(h);
                             int dtype = PyTorchLibrary.LIB.torchDType(h);
                             if (dtype != type.ordinal()) {
@@ -416,7 +412,7 @@ public final class MemgovDjl {
                                         + " of type " + dtype + " for " + java.util.Arrays.toString(shape) + " of " + type);
                             }
                             structs[k] = NativeLayout.word(h);
-                            counts[k] = n;
+                            counts[k] = new Shape(shape).size();
                             types[k] = dtype;
                             widths[k] = WIDTH[dtype];
                             k++;
@@ -471,12 +467,15 @@ public final class MemgovDjl {
 
     /** Bytes of the tensor behind {@code handle}: elements times element width. */
     public static long bytes(long handle) {
-        long[] sizes = PyTorchLibrary.LIB.torchSizes(handle);
+        return bytes(PyTorchLibrary.LIB.torchSizes(handle), PyTorchLibrary.LIB.torchDType(handle));
+    }
+
+    /** Bytes of a tensor of these sizes and DJL type: elements times element width. */
+    static long bytes(long[] sizes, int dtype) {
         long n = 1;
         for (long d : sizes) {
             n *= d;
         }
-        int dtype = PyTorchLibrary.LIB.torchDType(handle);
         return n * (dtype >= 0 && dtype < WIDTH.length ? WIDTH[dtype] : 1);
     }
 
@@ -501,11 +500,7 @@ public final class MemgovDjl {
                 if (bytes < 0) {
                     long[] sizes = PyTorchLibrary.LIB.torchSizes(handle);
                     int dtype = PyTorchLibrary.LIB.torchDType(handle);
-                    long n = 1;
-                    for (long d : sizes) {
-                        n *= d;
-                    }
-                    bytes = n * (dtype >= 0 && dtype < WIDTH.length ? WIDTH[dtype] : 1);
+                    bytes = bytes(sizes, dtype);
                     // what DJL would ask libtorch for on the array's first getShape()/getDataType()
                     ((Described) array).memgov$describe(sizes, dtype);
                 }

@@ -51,6 +51,10 @@ public final class Compare {
         final double maxDelta;
         final List<Double> without = new ArrayList<>();
         final List<Double> with = new ArrayList<>();
+        /** A second figure the workload prints, reported beside the first (not judged), or null. */
+        String also;
+        final List<Double> alsoWithout = new ArrayList<>();
+        final List<Double> alsoWith = new ArrayList<>();
         String error;
 
         Bench(String name, String mainClass, List<String> args, String key, String unit, int reps,
@@ -116,8 +120,10 @@ public final class Compare {
         List<Bench> all = new ArrayList<>();
         all.add(new Bench("tinyops", "io.memgov.examples.TinyOps", List.of(), "tinyops.ns.per.op", "ns/op",
                 quick ? 3 : 7, 1.30, Double.NaN));
-        all.add(new Bench("mlp", "io.memgov.examples.MlpTraining", List.of("101", "50", "128", "no-checkpoints"), "train.ms", "ms",
-                quick ? 3 : 11, 1.05, Double.NaN));
+        Bench mlp = new Bench("mlp", "io.memgov.examples.MlpTraining", List.of("101", "50", "128", "no-checkpoints"), "train.ms",
+                "ms", quick ? 3 : 15, 1.05, Double.NaN);
+        mlp.also = "cpu.ms"; // the training thread's CPU time over the same epochs
+        all.add(mlp);
         all.add(new Bench("startup", "io.memgov.examples.StartupProbe", List.of(), "first.op.ms", "ms",
                 quick ? 5 : 11, Double.NaN, 500));
         all.add(new Bench("nd4jops", "io.memgov.examples.Nd4jOps", List.of(), "nd4jops.us.per.op", "us/op",
@@ -145,8 +151,8 @@ public final class Compare {
         // DJL extracts its natives on the first run ever; take that (and class-data warm-up) out of the figures.
         try {
             System.out.println("warm-up: StartupProbe without and with the agent (not measured)");
-            runner.run("io.memgov.examples.StartupProbe", List.of(), "first.op.ms", false);
-            runner.run("io.memgov.examples.StartupProbe", List.of(), "first.op.ms", true);
+            runner.run("io.memgov.examples.StartupProbe", List.of(), "first.op.ms", null, false);
+            runner.run("io.memgov.examples.StartupProbe", List.of(), "first.op.ms", null, true);
         } catch (RunFailed e) {
             System.out.println("warm-up failed: " + e.getMessage());
         }
@@ -159,14 +165,21 @@ public final class Compare {
                 for (int i = 0; i < b.reps; i++) {
                     // alternate which goes first, so drift over the run does not favour one side
                     boolean agentFirst = i % 2 == 1;
-                    double first = runner.run(b.mainClass, b.args, b.key, agentFirst);
-                    double second = runner.run(b.mainClass, b.args, b.key, !agentFirst);
-                    double wo = agentFirst ? second : first;
-                    double wi = agentFirst ? first : second;
-                    b.without.add(wo);
-                    b.with.add(wi);
-                    System.out.println(String.format(Locale.ROOT, "  rep %d/%d: without=%s with=%s %s (ratio %.3f)",
-                            i + 1, b.reps, fmt(wo), fmt(wi), b.unit, wi / wo));
+                    double[] first = runner.run(b.mainClass, b.args, b.key, b.also, agentFirst);
+                    double[] second = runner.run(b.mainClass, b.args, b.key, b.also, !agentFirst);
+                    double[] wo = agentFirst ? second : first;
+                    double[] wi = agentFirst ? first : second;
+                    b.without.add(wo[0]);
+                    b.with.add(wi[0]);
+                    String also = "";
+                    if (b.also != null) {
+                        b.alsoWithout.add(wo[1]);
+                        b.alsoWith.add(wi[1]);
+                        also = String.format(Locale.ROOT, "; %s without=%s with=%s (ratio %.3f)", b.also, fmt(wo[1]),
+                                fmt(wi[1]), wi[1] / wo[1]);
+                    }
+                    System.out.println(String.format(Locale.ROOT, "  rep %d/%d: without=%s with=%s %s (ratio %.3f)%s",
+                            i + 1, b.reps, fmt(wo[0]), fmt(wi[0]), b.unit, wi[0] / wo[0], also));
                 }
             } catch (RunFailed e) {
                 b.error = e.getMessage();
@@ -194,6 +207,9 @@ public final class Compare {
 
         System.out.println();
         System.out.print(BenchSupport.textTable(header, rows));
+        for (String line : alsoLines(benches)) {
+            System.out.println(line);
+        }
 
         Path results = root.resolve("benchmarks/target/results.md");
         try {
@@ -229,7 +245,8 @@ public final class Compare {
             this.examplesJar = examplesJar;
         }
 
-        double run(String mainClass, List<String> args, String key, boolean agent) throws RunFailed, IOException,
+        /** The run's {@code key} figure, and its {@code also} figure when {@code also} is not null. */
+        double[] run(String mainClass, List<String> args, String key, String also, boolean agent) throws RunFailed, IOException,
                 InterruptedException {
             Path out = Files.createTempFile("memgov-bench-", ".out");
             Path log = agent ? Files.createTempFile("memgov-bench-", ".agent.log") : null;
@@ -245,13 +262,15 @@ public final class Compare {
                     throw new RunFailed(describe(cmd) + " timed out after " + RUN_TIMEOUT_MIN + " min; output in " + out);
                 }
                 String text = new String(Files.readAllBytes(out), StandardCharsets.UTF_8);
-                Matcher m = Pattern.compile("(?m)^" + Pattern.quote(key) + "=([0-9]+(?:\\.[0-9]+)?)\\s*$").matcher(text);
-                if (p.exitValue() != 0 || !m.find()) {
+                Double figure = figure(text, key);
+                Double second = also == null ? null : figure(text, also);
+                if (p.exitValue() != 0 || figure == null || also != null && second == null) {
                     keep = true;
-                    throw new RunFailed(describe(cmd) + " exited " + p.exitValue() + " without " + key + "=; output in "
-                            + out + (log != null ? ", agent log in " + log : "") + "; tail:\n" + BenchSupport.tail(text, 1500));
+                    throw new RunFailed(describe(cmd) + " exited " + p.exitValue() + " without " + key + "="
+                            + (also == null ? "" : " and " + also + "=") + "; output in " + out
+                            + (log != null ? ", agent log in " + log : "") + "; tail:\n" + BenchSupport.tail(text, 1500));
                 }
-                return Double.parseDouble(m.group(1));
+                return second == null ? new double[] {figure} : new double[] {figure, second};
             } finally {
                 if (!keep) {
                     Files.deleteIfExists(out);
@@ -260,6 +279,12 @@ public final class Compare {
                     }
                 }
             }
+        }
+
+        /** The value of the output's {@code key=NUMBER} line, or null when it has none. */
+        private static Double figure(String text, String key) {
+            Matcher m = Pattern.compile("(?m)^" + Pattern.quote(key) + "=([0-9]+(?:\\.[0-9]+)?)\\s*$").matcher(text);
+            return m.find() ? Double.parseDouble(m.group(1)) : null;
         }
 
         private static String describe(List<String> cmd) {
@@ -302,17 +327,38 @@ public final class Compare {
             }
             sb.append('\n');
         }
+        for (String line : alsoLines(benches)) {
+            sb.append('\n').append(line).append('\n');
+        }
         sb.append("\n## Runs\n\n");
         for (Bench b : benches) {
             sb.append("- ").append(b.name).append(" (`").append(b.mainClass).append(b.args.isEmpty() ? "" : " ")
                     .append(String.join(" ", b.args)).append("`, ").append(b.key).append(", ").append(b.unit)
                     .append("): without ").append(list(b.without)).append(", with ").append(list(b.with));
+            if (b.also != null) {
+                sb.append("; ").append(b.also).append(": without ").append(list(b.alsoWithout)).append(", with ")
+                        .append(list(b.alsoWith));
+            }
             if (b.error != null) {
                 sb.append("; error: ").append(b.error.replace('\n', ' '));
             }
             sb.append('\n');
         }
         return sb.toString();
+    }
+
+    /** One line per benchmark with a second figure: its medians and their ratio. */
+    private static List<String> alsoLines(List<Bench> benches) {
+        List<String> lines = new ArrayList<>();
+        for (Bench b : benches) {
+            if (b.also != null && !b.alsoWith.isEmpty()) {
+                double mw = BenchSupport.median(b.alsoWithout);
+                double mi = BenchSupport.median(b.alsoWith);
+                lines.add(String.format(Locale.ROOT, "%s, also %s (not judged): without %s, with %s (medians), ratio %.3fx",
+                        b.name, b.also, fmt(mw), fmt(mi), mi / mw));
+            }
+        }
+        return lines;
     }
 
     private static String list(List<Double> v) {

@@ -57,10 +57,26 @@ class SpillIT {
         assertEquals(0, num(summary, "disk.used"), "spill files of closed arrays are deleted");
         assertTrue(num(summary, "disk.peak") > 0);
         assertTrue(l.all("limit").size() >= 1, l.text);
-        // spill mode sizes by JNI and keeps the shape on the array (a spilled array answers getShape())
+        // spill mode sizes by the learned layout too (a spill leaves the shape on the array: below)
         Map<String, String> sizing = l.one("sizing");
-        assertEquals("jni", sizing.get("method"), sizing.toString());
-        assertTrue(sizing.get("reason").contains("spill mode"), sizing.toString());
+        assertEquals("layout", sizing.get("method"), sizing.toString());
+    }
+
+    @Test
+    void aSpilledArrayAnswersItsShapeAndTypeWithoutARestore() throws Exception {
+        Forked plain = Forked.run(null, List.of(), Forked.examplesClassPath(), "io.memgov.examples.SpilledShapes");
+        assertEquals(0, plain.exitCode, plain.toString());
+        Path log = Forked.newLog("spilled-shapes");
+        Forked governed = Forked.run("log.file=" + log + ",host.limit=16m", List.of(), Forked.examplesClassPath(),
+                "io.memgov.examples.SpilledShapes");
+        assertEquals(0, governed.exitCode, governed.toString());
+        assertTrue(plain.stdout.contains("array 15 shape=(64, 64, 128) type=int64"), plain.toString());
+        assertEquals(plain.stdout, governed.stdout, "the same shapes and types as without the agent");
+        MemgovLog l = MemgovLog.read(log);
+        Map<String, String> summary = l.one("summary");
+        assertTrue(num(summary, "spills") >= 12, "16 arrays of 4 MiB under a 16 MiB limit: " + summary);
+        assertEquals(0, num(summary, "restores"), "no data was read, so nothing was restored: " + summary);
+        assertTrue(l.all("error").isEmpty(), l.text);
     }
 
     @Test

@@ -295,6 +295,7 @@ public final class MemgovDjl {
                     return false;
                 }
                 int dtype = PyTorchLibrary.LIB.torchDType(h);
+                ((Described) tensor).memgov$describe(PyTorchLibrary.LIB.torchSizes(h), dtype); // as a spill does
                 int[] device = PyTorchLibrary.LIB.torchDevice(h);
                 long host = PyTorchLibrary.LIB.torchTo(h, dtype, new int[]{PtDeviceType.toDeviceType(Device.cpu()), -1});
                 OFFLOADED.put(record, new long[]{host, dtype, device[0], device[1]});
@@ -324,8 +325,11 @@ public final class MemgovDjl {
                     return null;
                 }
                 long[] dims = PyTorchLibrary.LIB.torchSizes(h);
+                int dtype = PyTorchLibrary.LIB.torchDType(h);
+                // a spilled array answers getShape() and getDataType() from these, without a restore
+                ((Described) tensor).memgov$describe(dims.clone(), dtype);
                 long[] shape = java.util.Arrays.copyOf(dims, dims.length + 1);
-                shape[dims.length] = PyTorchLibrary.LIB.torchDType(h);
+                shape[dims.length] = dtype;
                 ByteBuffer data = bytes(h) > 0 ? PyTorchLibrary.LIB.torchDirectByteBuffer(h) : ByteBuffer.allocate(0);
                 SpillFile file = store.write(id, data);
                 SPILLED_SHAPES.put(record, shape);
@@ -355,8 +359,8 @@ public final class MemgovDjl {
     /**
      * Where libtorch's TensorImpl keeps its element count and type, learned once from tensors memgov
      * makes for it ({@link NativeLayout}), or null: then every tensor is sized with two JNI calls.
-     * Used only outside spill mode, where the shape read at creation is also what lets a spilled
-     * array answer getShape() without a restore.
+     * In spill mode too: a spill leaves the sizes and type it reads on the array ({@link Bridge#spill}),
+     * so a spilled array answers getShape() without a restore.
      */
     static final class Layout {
         /**
@@ -375,7 +379,7 @@ public final class MemgovDjl {
         /** How far into a TensorImpl to search, in bytes. */
         static final int SPAN = 512;
         /** Learned on the first tensor memgov counts (libtorch is loaded by then), after the constants above. */
-        static final NativeLayout LAYOUT = SPILL ? logged(null, "spill mode keeps each tensor's shape", 0) : learn();
+        static final NativeLayout LAYOUT = learn();
 
         private static NativeLayout learn() {
             long t0 = System.nanoTime();

@@ -291,19 +291,22 @@ public final class DjlBridge extends HelperBridge {
      * over them. PtNDArray's lazy getShape()/getDataType() ask the helper, which answers from them.
      */
     static void addDescribed(Rewrites.AddGoverned cv) {
-        cv.visitFieldDirect(Opcodes.ACC_PRIVATE | Opcodes.ACC_SYNTHETIC | Opcodes.ACC_TRANSIENT, "memgov$sizes", "[J");
+        // volatile: a spill describes the array on the spilling thread, and the type is written first,
+        // so a thread that sees the sizes sees them whole, and the type with them
+        cv.visitFieldDirect(Opcodes.ACC_PRIVATE | Opcodes.ACC_SYNTHETIC | Opcodes.ACC_TRANSIENT | Opcodes.ACC_VOLATILE,
+                "memgov$sizes", "[J");
         cv.visitFieldDirect(Opcodes.ACC_PRIVATE | Opcodes.ACC_SYNTHETIC | Opcodes.ACC_TRANSIENT, "memgov$dtype", "I");
 
         MethodVisitor describe = cv.visitMethodDirect(Opcodes.ACC_PUBLIC | Opcodes.ACC_SYNTHETIC, "memgov$describe", "([JI)V");
         describe.visitCode();
         describe.visitVarInsn(Opcodes.ALOAD, 0);
-        describe.visitVarInsn(Opcodes.ALOAD, 1);
-        describe.visitFieldInsn(Opcodes.PUTFIELD, PT_NDARRAY, "memgov$sizes", "[J");
-        describe.visitVarInsn(Opcodes.ALOAD, 0);
         describe.visitVarInsn(Opcodes.ILOAD, 2);
         describe.visitInsn(Opcodes.ICONST_1);
         describe.visitInsn(Opcodes.IADD);
         describe.visitFieldInsn(Opcodes.PUTFIELD, PT_NDARRAY, "memgov$dtype", "I");
+        describe.visitVarInsn(Opcodes.ALOAD, 0);
+        describe.visitVarInsn(Opcodes.ALOAD, 1);
+        describe.visitFieldInsn(Opcodes.PUTFIELD, PT_NDARRAY, "memgov$sizes", "[J");
         describe.visitInsn(Opcodes.RETURN);
         describe.visitMaxs(3, 3);
         describe.visitEnd();

@@ -22,17 +22,27 @@ import java.util.Random;
  * A real DJL training loop: an MLP built in code, trained on synthetic regression data made in
  * code with a fixed seed. Prints each epoch's loss with its exact bits, so runs compare bit for bit.
  * Args: [epochs] [batches per epoch] [hidden width] [{@code no-checkpoints}: no labelled report after
- * each epoch under the agent].
+ * each epoch under the agent] [{@code toggle}: see {@link #TOGGLE}].
  */
 public final class MlpTraining {
     private MlpTraining() {
     }
+
+    /**
+     * A diagnostic for the agent's per-tensor cost, less noisy than comparing separate JVMs: under the
+     * agent, the governor is uninstalled in half the timed epochs (epochs 2, 3, 6, 7, ...: a pattern
+     * that cancels drift) so its hooks return at once, and the CPU time of governed and ungoverned
+     * epochs is printed ({@code toggle.governed.ms}, {@code toggle.ungoverned.ms}, {@code toggle.ratio}).
+     * The agent's own counts (its summary) mean nothing in this mode.
+     */
+    static final String TOGGLE = "toggle";
 
     public static void main(String[] args) {
         int epochs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         int batches = args.length > 1 ? Integer.parseInt(args[1]) : 50;
         int hidden = args.length > 2 ? Integer.parseInt(args[2]) : 128;
         boolean marks = args.length <= 3 || !args[3].equals("no-checkpoints");
+        toggle = args.length > 4 && args[4].equals(TOGGLE);
         float[] losses = train(epochs, batches, hidden, 32, 64, marks);
         long ms = lastLoopNanos / 1_000_000;
         for (int e = 0; e < losses.length; e++) {
@@ -49,6 +59,8 @@ public final class MlpTraining {
     static volatile long lastLoopNanos;
     /** The same span as {@link #lastLoopNanos} in the training thread's CPU time (0 where the JVM cannot measure it). */
     static volatile long lastLoopCpuNanos;
+    /** See {@link #TOGGLE}. */
+    static volatile boolean toggle;
 
     /** Trains and returns the mean loss of each epoch. */
     public static float[] train(int epochs, int batches, int hidden, int batchSize, int features) {
@@ -82,6 +94,7 @@ public final class MlpTraining {
                 .add(Linear.builder().setUnits(hidden).build())
                 .add(Activation.reluBlock())
                 .add(Linear.builder().setUnits(1).build());
+        long[] governedCpu = new long[2]; // with toggle: [ungoverned, governed] epochs' CPU time
         try (Model model = Model.newInstance("mlp")) {
             model.setBlock(net);
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.l2Loss())
@@ -93,7 +106,12 @@ public final class MlpTraining {
                 long loopCpu = 0;
                 lastLoopNanos = 0;
                 lastLoopCpuNanos = 0;
+                GovernorSwitch governor = toggle ? GovernorSwitch.find() : null;
                 for (int e = 0; e < epochs; e++) {
+                    boolean governed = e % 4 == 0 || e % 4 == 1;
+                    if (governor != null) {
+                        governor.install(governed);
+                    }
                     long t0 = System.nanoTime();
                     long c0 = cpuNanos();
                     double total = 0;
@@ -113,7 +131,9 @@ public final class MlpTraining {
                     losses[e] = (float) (total / batches);
                     if (e > 0) {
                         loop += System.nanoTime() - t0;
-                        loopCpu += cpuNanos() - c0;
+                        long cpu = cpuNanos() - c0;
+                        loopCpu += cpu;
+                        governedCpu[governed ? 1 : 0] += cpu;
                         lastLoopNanos = loop;
                         lastLoopCpuNanos = loopCpu;
                     }
@@ -123,9 +143,48 @@ public final class MlpTraining {
                         Checkpoints.mark("epoch-" + e, -1);
                     }
                 }
+                if (governor != null) {
+                    governor.install(true);
+                }
             }
         }
+        if (toggle) {
+            System.out.println("toggle.governed.ms=" + governedCpu[1] / 1_000_000 + " toggle.ungoverned.ms="
+                    + governedCpu[0] / 1_000_000 + " toggle.ratio=" + (double) governedCpu[1] / governedCpu[0]);
+        }
         return losses;
+    }
+
+    /** The agent's governor, reached by reflection (this program does not depend on memgov). */
+    private static final class GovernorSwitch {
+        private final Object instance;
+        private final java.lang.reflect.Method install;
+
+        private GovernorSwitch(Object instance, java.lang.reflect.Method install) {
+            this.instance = instance;
+            this.install = install;
+        }
+
+        static GovernorSwitch find() {
+            try {
+                Class<?> type = Class.forName("io.memgov.runtime.Governor");
+                Object g = type.getMethod("current").invoke(null);
+                if (g == null) {
+                    throw new IllegalStateException("toggle: no memgov governor is installed (run with -javaagent)");
+                }
+                return new GovernorSwitch(g, type.getMethod("install", type));
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("toggle: run with -javaagent:memgov-agent.jar (" + e + ")", e);
+            }
+        }
+
+        void install(boolean on) {
+            try {
+                install.invoke(null, on ? instance : null);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     private static long cpuNanos() {

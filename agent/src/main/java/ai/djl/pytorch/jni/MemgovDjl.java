@@ -327,10 +327,10 @@ public final class MemgovDjl {
                 long[] dims = PyTorchLibrary.LIB.torchSizes(h);
                 int dtype = PyTorchLibrary.LIB.torchDType(h);
                 // a spilled array answers getShape() and getDataType() from these, without a restore
-                ((Described) tensor).memgov$describe(dims.clone(), dtype);
+                ((Described) tensor).memgov$describe(dims, dtype);
                 long[] shape = java.util.Arrays.copyOf(dims, dims.length + 1);
                 shape[dims.length] = dtype;
-                ByteBuffer data = bytes(h) > 0 ? PyTorchLibrary.LIB.torchDirectByteBuffer(h) : ByteBuffer.allocate(0);
+                ByteBuffer data = bytes(dims, dtype) > 0 ? PyTorchLibrary.LIB.torchDirectByteBuffer(h) : ByteBuffer.allocate(0);
                 SpillFile file = store.write(id, data);
                 SPILLED_SHAPES.put(record, shape);
                 PyTorchLibrary.LIB.torchDeleteTensor(h);

@@ -42,8 +42,8 @@ public final class MlpTraining {
         int batches = args.length > 1 ? Integer.parseInt(args[1]) : 50;
         int hidden = args.length > 2 ? Integer.parseInt(args[2]) : 128;
         boolean marks = args.length <= 3 || !args[3].equals("no-checkpoints");
-        toggle = args.length > 4 && args[4].equals(TOGGLE);
-        float[] losses = train(epochs, batches, hidden, 32, 64, marks);
+        boolean toggle = args.length > 4 && args[4].equals(TOGGLE);
+        float[] losses = train(epochs, batches, hidden, 32, 64, marks, toggle);
         long ms = lastLoopNanos / 1_000_000;
         for (int e = 0; e < losses.length; e++) {
             System.out.println("epoch " + e + " loss=" + losses[e] + " bits=" + Integer.toHexString(Float.floatToIntBits(losses[e])));
@@ -59,19 +59,19 @@ public final class MlpTraining {
     static volatile long lastLoopNanos;
     /** The same span as {@link #lastLoopNanos} in the training thread's CPU time (0 where the JVM cannot measure it). */
     static volatile long lastLoopCpuNanos;
-    /** See {@link #TOGGLE}. */
-    static volatile boolean toggle;
 
     /** Trains and returns the mean loss of each epoch. */
     public static float[] train(int epochs, int batches, int hidden, int batchSize, int features) {
-        return train(epochs, batches, hidden, batchSize, features, true);
+        return train(epochs, batches, hidden, batchSize, features, true, false);
     }
 
     /**
      * Trains and returns the mean loss of each epoch; {@code marks}: log a labelled report after each
-     * epoch when the agent is attached (the tests' instrument; a benchmark of the loop leaves it out).
+     * epoch when the agent is attached (the tests' instrument; a benchmark of the loop leaves it out);
+     * {@code toggle}: see {@link #TOGGLE}.
      */
-    public static float[] train(int epochs, int batches, int hidden, int batchSize, int features, boolean marks) {
+    static float[] train(int epochs, int batches, int hidden, int batchSize, int features, boolean marks,
+                         boolean toggle) {
         Engine.getInstance().setRandomSeed(42);
         Random rnd = new Random(7);
         float[][] xs = new float[batches][batchSize * features];

@@ -52,11 +52,18 @@ public final class Governor {
     /** HOST bytes per framework (index: FW_*); their sum over top-level frameworks is {@link #host}. */
     private final Budget[] hostByFramework = new Budget[FRAMEWORKS.length];
     private final AtomicReferenceArray<Budget> devices = new AtomicReferenceArray<>(64);
+    /**
+     * Live storages that a spill or a report walks: every storage when this governor can spill (it
+     * looks for cold ones), else only the storages with a recorded site (the report's live sites).
+     */
     private final Ledger ledger = new Ledger();
+    /** True when every storage goes in the {@link #ledger}: the configuration at start can spill. */
+    private final boolean indexAll;
     /** Sites, histograms, leaks (see {@link Metrics}). */
     private final Metrics metrics;
     private final AtomicLong ids = new AtomicLong(1);
-    // allocations, releases and allocated bytes are counted by the ledger, under the lock it takes anyway
+    /** Allocations, allocated bytes and releases, striped by thread. */
+    private final Counts counts = new Counts();
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong limitHits = new AtomicLong();
     private final AtomicLong spills = new AtomicLong();
@@ -124,6 +131,12 @@ public final class Governor {
             pool = null;
         }
         this.metrics = new Metrics(config.sites());
+        this.indexAll = spills(config);
+    }
+
+    /** True when {@code config} can spill: a HOST or DEVICE limit, and {@code on-limit=spill}. */
+    private static boolean spills(MemgovConfig config) {
+        return (config.hostLimit() >= 0 || config.deviceLimit() >= 0) && config.onLimit() == OnLimit.SPILL;
     }
 
     /** The buffer pool, or null when pooling is off. */
@@ -222,8 +235,18 @@ public final class Governor {
     }
 
     private void commitTracked(Tracked t) {
-        ledger.add(t); // also counts allocations and their bytes
-        metrics.committed(t);
+        counts.allocated(t.bytes);
+        if (t.site != Sites.UNSAMPLED) {
+            metrics.committed(t);
+            ledger.add(t);
+        } else if (indexAll) {
+            ledger.add(t);
+        }
+    }
+
+    /** True when {@code owner} went into the ledger at its commit (immutable once it was published). */
+    private boolean indexed(Tracked owner) {
+        return indexAll || owner.site != Sites.UNSAMPLED;
     }
 
     /** The reserved allocation did not happen: its bytes are given back. */
@@ -743,9 +766,28 @@ public final class Governor {
         if (Tracked.REFS.decrementAndGet(owner) == 0) {
             Governor g = current;
             if (g != null) {
-                g.untrack(owner);
+                if (g.indexed(owner)) {
+                    g.untrack(owner);
+                } else {
+                    g.untrackUnindexed(owner);
+                }
             }
         }
+    }
+
+    /**
+     * The last array over a storage that is in no ledger went: no spill can find it, so it is
+     * resident and nothing races this (the hot path of a governor that does not spill).
+     */
+    private void untrackUnindexed(Tracked owner) {
+        Tracked.STATE.lazySet(owner, Tracked.FREED);
+        PoolLease lease = owner.pooled;
+        if (lease != null) {
+            owner.pooled = null;
+            poolReturn(lease);
+        }
+        counts.released();
+        unreserve(owner);
     }
 
     void untrack(Tracked owner) {
@@ -761,6 +803,7 @@ public final class Governor {
         }
         owner.tensor = null;
         ledger.remove(owner);
+        counts.released();
         PoolLease lease = owner.pooled;
         if (lease != null) {
             owner.pooled = null;
@@ -965,9 +1008,15 @@ public final class Governor {
         log.emit(LogLevel.INFO, "instrumented", "framework", framework, "class", className);
     }
 
-    public long allocations() { return ledger.added(); }
-    public long releases() { return ledger.removed(); }
-    public long allocatedBytes() { return ledger.addedBytes(); }
+    public long allocations() { return counts.allocations(); }
+    public long releases() { return counts.releases(); }
+    public long allocatedBytes() { return counts.allocatedBytes(); }
+
+    /** Storages counted now: allocations less releases (exact once the threads that allocate are quiet). */
+    public long live() {
+        long releases = counts.releases(); // first: a release is never counted before its allocation
+        return Math.max(0, counts.allocations() - releases);
+    }
     public long failures() { return failures.get(); }
     public long adviceErrors() { return adviceErrors.get(); }
 
@@ -979,7 +1028,7 @@ public final class Governor {
     /** {@link #snapshot()}; {@code summary}: with the summary's extra fields ({@code live.sites}, {@code leak.sites}). */
     public Map<String, Object> snapshot(boolean summary) {
         Map<String, Object> m = figures();
-        metrics.putSites(m, ledger, ledger.addedBytes(), summary);
+        metrics.putSites(m, ledger, counts.allocatedBytes(), summary);
         return m;
     }
 
@@ -1007,8 +1056,9 @@ public final class Governor {
         m.put("disk.used", disk.used());
         m.put("disk.peak", disk.peak());
         m.put("disk.limit", disk.limit());
-        m.put("allocations", ledger.added());
-        m.put("releases", ledger.removed());
+        long releases = counts.releases(); // first: a release is never counted before its allocation
+        m.put("allocations", counts.allocations());
+        m.put("releases", releases);
         m.put("spills", spills.get());
         m.put("restores", restores.get());
         m.put("spill.bytes", spillBytes.get());
@@ -1025,7 +1075,7 @@ public final class Governor {
         m.put("spills.clean", cleanSpills.get());
         m.put("spill.clean.bytes", cleanSpillBytes.get());
         m.put("spill.clean.micros", cleanSpillMicros.get());
-        m.put("live", (long) ledger.size());
+        m.put("live", Math.max(0, (long) m.get("allocations") - releases));
         m.put("pool.bytes", pool == null ? 0L : pool.idleBytes());
         m.put("gc.requests", gcs.get());
         m.put("pool.dropped", pool == null ? 0L : pool.dropped());
@@ -1033,7 +1083,7 @@ public final class Governor {
             m.put("host.used." + FRAMEWORKS[i], hostByFramework[i].used());
             m.put("host.peak." + FRAMEWORKS[i], hostByFramework[i].peak());
         }
-        m.put("allocated.bytes", ledger.addedBytes());
+        m.put("allocated.bytes", counts.allocatedBytes());
         m.putAll(perDevice);
         m.put("uptime.ms", System.currentTimeMillis() - startMillis);
         metrics.putFigures(m);
@@ -1064,6 +1114,7 @@ public final class Governor {
                     }
                     long now = System.currentTimeMillis();
                     nowMillis = (int) (now - startMillis);
+                    metrics.drainSizes();
                     if (pool != null && now >= nextTrim) {
                         trimIdlePool();
                         nextTrim = now + 1000;

@@ -7,7 +7,10 @@ import java.util.function.Consumer;
 
 /**
  * Live storages, in striped slot tables: O(1) insert and remove under an uncontended lock, no
- * per-entry allocation beyond the {@link Tracked} itself, and a walk for reports and spills.
+ * per-entry allocation beyond the {@link Tracked} itself, and a walk for reports and spills. Which
+ * storages: every one, in a governor that can spill (it looks here for cold ones); otherwise only
+ * those with a recorded site (the report's live sites). The governor counts every storage apart
+ * ({@link Counts}), without a lock.
  *
  * <p>Built for cache locality on the hot path: a thread adds to its own stripe, a freed slot is the
  * next one reused (a stack), and neither insert nor remove touches any other record, so an
@@ -37,8 +40,6 @@ public final class Ledger {
             st.slots[slot] = t;
             t.slot = slot;
             st.size++;
-            st.added++;
-            st.addedBytes += t.bytes;
         }
     }
 
@@ -53,28 +54,12 @@ public final class Ledger {
             st.free[st.freeTop++] = slot;
             t.slot = -1;
             st.size--;
-            st.removed++;
         }
     }
 
     /** Number of live storages. */
     public int size() {
         return (int) sum(st -> st.size);
-    }
-
-    /** Storages ever added: the governor's {@code allocations} (counted here, under the stripe lock it holds anyway). */
-    public long added() {
-        return sum(st -> st.added);
-    }
-
-    /** Bytes of all storages ever added. */
-    public long addedBytes() {
-        return sum(st -> st.addedBytes);
-    }
-
-    /** Storages ever removed: the governor's {@code releases}. */
-    public long removed() {
-        return sum(st -> st.removed);
     }
 
     /** Sums one figure over the stripes, each read under its lock. */
@@ -112,8 +97,5 @@ public final class Ledger {
         int freeTop;
         int highWater;
         int size;
-        long added;
-        long addedBytes;
-        long removed;
     }
 }

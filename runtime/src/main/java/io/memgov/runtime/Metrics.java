@@ -11,20 +11,25 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * What the governor observes beyond its counters: allocation sites (sampled per {@code memgov.sites}),
  * distributions (allocation sizes, spill and restore latencies) and leaks.
  *
- * <p>Sampling: about one allocation in {@link #INTERVAL} (a random gap of 1 to 2×INTERVAL-1 allocation
- * ids, so no loop period aliases with it) is "sampled": its size goes into the size histogram and a JFR
- * {@code io.memgov.Allocation} event is emitted. With sites=sample a sampled allocation also records its
- * site, but walks are spaced by at least {@link #WALK_GAP_MS} ms and by {@link #WALK_BUDGET} times the
- * last walk's own duration (at most {@link #MAX_WALK_GAP_MS} ms): a stack walk in the middle of hot code
- * costs tens to hundreds of microseconds (156 µs on average in a DJL training step: deep stacks, cold
- * caches, the compiled code's debug information), so walks take at most about 0.2% of one thread's time
- * whatever the allocation rate; allocations of {@link #LARGE} bytes or more always record their site. With sites=all every allocation is sampled and records its site. An allocation whose stack was
- * not walked has the site {@code unsampled}.
+ * <p>Sampling: about one allocation in {@link #INTERVAL} (a gap of 1 to 2×INTERVAL-1 allocation ids,
+ * spread by a hash of the id, so no loop period aliases with it) is "sampled": its size goes into the
+ * size histogram and a JFR {@code io.memgov.Allocation} event is emitted. With sites=sample a sampled
+ * allocation also records its site, but walks are spaced by at least {@link #WALK_GAP_MS} ms and by
+ * {@link #WALK_BUDGET} times the last walk's own duration (at most {@link #MAX_WALK_GAP_MS} ms). A stack
+ * walk in the middle of hot code costs hundreds of microseconds (300-700 µs in a DJL training step: deep
+ * stacks, cold caches, the compiled code's debug information), and it costs about as much again after
+ * it, in the code it left with cold caches: with 500 times its duration between walks, walks took about
+ * 1% of a DJL training loop, not the 0.2% the walks' own time said. Spaced by 2,000 times, they take
+ * about 0.05% of one thread's time, and about 0.2% with what they leave behind, whatever the allocation
+ * rate. Allocations of {@link #LARGE} bytes or more always record their site. With sites=all every
+ * allocation is sampled and records its site. An allocation whose stack was not walked has the site
+ * {@code unsampled}.
  */
 public final class Metrics {
     public static final int INTERVAL = 256;
@@ -36,9 +41,11 @@ public final class Metrics {
     /** With sites=sample, the least time between two walks of sampled allocations (LARGE ones are not held back). */
     public static final int WALK_GAP_MS = 10;
     /** With sites=sample, the time to the next walk is at least this many times the last walk's duration. */
-    public static final int WALK_BUDGET = 500;
+    public static final int WALK_BUDGET = 2000;
     /** With sites=sample, the most time between two walks of sampled allocations. */
-    public static final int MAX_WALK_GAP_MS = 1000;
+    public static final int MAX_WALK_GAP_MS = 5000;
+    /** Sampled sizes that wait for {@link #drainSizes} at most (more in between: the oldest are dropped). */
+    static final int PENDING = 1024;
     static final int TOP = 5;
     static final int LIVE_SITES = 20;
     /** Leak lines logged per second at most; the others are counted in the next line's {@code not.logged}. */
@@ -55,6 +62,11 @@ public final class Metrics {
 
     // 3 significant digits, auto-resizing: they start small and grow to the largest value seen
     private final Histogram sizes = new SynchronizedHistogram(3);
+    /** Sampled sizes not yet in {@link #sizes}, plus one (0: an empty slot); a ring of {@link #PENDING}. */
+    private final AtomicLongArray pending = new AtomicLongArray(PENDING);
+    private final AtomicLong pendingNext = new AtomicLong();
+    /** The next pending slot to take into {@link #sizes} (guarded by {@code sizes}). */
+    private long pendingRead;
     private final Histogram spillMicros = new SynchronizedHistogram(3);
     private final Histogram restoreMicros = new SynchronizedHistogram(3);
 
@@ -97,9 +109,11 @@ public final class Metrics {
             boolean regular = t.id >= nextSample;
             if (regular) {
                 if (mode != SiteMode.ALL) {
-                    nextSample = t.id + 1 + ThreadLocalRandom.current().nextInt(2 * INTERVAL - 1);
+                    nextSample = t.id + 1 + gap(t.id);
                 }
-                sizes.recordValue(t.bytes);
+                // into the histogram later, off this thread (see drainSizes): recording there in the
+                // middle of hot code cost 5 µs a sample in a DJL training step, its code and data cold
+                pending.lazySet((int) (pendingNext.getAndIncrement() & (PENDING - 1)), t.bytes + 1);
             }
             boolean walk;
             boolean spaced = mode == SiteMode.SAMPLE && t.bytes < large;
@@ -125,6 +139,45 @@ public final class Metrics {
             }
         } catch (Throwable e) {
             // observing must never break an allocation
+        }
+    }
+
+    /**
+     * Allocations from a sampled one (id {@code id}) to the next: 1 to 2×INTERVAL-1, spread by a hash
+     * of the id (arithmetic only: a random generator's code is cold on this rare path too).
+     */
+    static int gap(long id) {
+        long z = id * 0x9E3779B97F4A7C15L;
+        z ^= z >>> 31;
+        return 1 + (int) ((z >>> 1) % (2 * INTERVAL - 1));
+    }
+
+    /**
+     * Takes the sampled sizes recorded since the last call into the size histogram (the governor's
+     * thread calls it each tick, and a report before it reads the histogram).
+     */
+    void drainSizes() {
+        synchronized (sizes) {
+            long end = pendingNext.get();
+            if (end - pendingRead > PENDING) {
+                pendingRead = end - PENDING; // lapped: the oldest were written over
+            }
+            while (pendingRead < end) {
+                long v = pending.getAndSet((int) (pendingRead & (PENDING - 1)), 0);
+                if (v == 0) {
+                    break; // its slot is taken but not yet written: the next call takes it
+                }
+                sizes.recordValue(v - 1);
+                pendingRead++;
+            }
+        }
+    }
+
+    /** Sampled sizes in the histogram, after taking in the pending ones (for tests). */
+    long sampledSizes() {
+        drainSizes();
+        synchronized (sizes) {
+            return sizes.getTotalCount();
         }
     }
 
@@ -207,6 +260,7 @@ public final class Metrics {
 
     /** The histogram and leak fields of report and summary. */
     void putFigures(Map<String, Object> m) {
+        drainSizes();
         putPercentiles(m, "alloc.size", sizes);
         putPercentiles(m, "spill.micros", spillMicros);
         putPercentiles(m, "restore.micros", restoreMicros);

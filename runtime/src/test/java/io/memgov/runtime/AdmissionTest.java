@@ -252,7 +252,7 @@ class AdmissionTest {
         assertEquals(600, g.host().used());
         assertEquals(600L, snap("host.used.djl"));
         assertEquals(1, g.allocations());
-        assertEquals(1, g.ledger().size());
+        assertEquals(1, g.live());
         assertEquals(1, g.failures());
         assertEquals(1L, snap("failures"));
         assertEquals(1L, snap("limit.hits"));

@@ -3,6 +3,7 @@ package io.memgov.runtime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -77,7 +78,7 @@ class GovernorTest {
         assertEquals(2, g.allocations());
         assertEquals(150, g.allocatedBytes());
         assertEquals(0, g.releases());
-        assertEquals(2, g.ledger().size());
+        assertEquals(2, g.live());
         assertEquals(0, g.device(0).used());
     }
 
@@ -115,7 +116,7 @@ class GovernorTest {
         assertEquals(0, g.device(0).used());
         assertEquals(0, g.device(2).used());
         assertEquals(0L, g.snapshot().get("device.used"));
-        assertEquals(0, g.ledger().size());
+        assertEquals(0, g.live());
     }
 
     @Test
@@ -127,11 +128,11 @@ class GovernorTest {
         assertEquals(40, g.host().used());
         assertEquals(140, g.host().peak());
         assertEquals(1, g.releases());
-        assertEquals(1, g.ledger().size());
+        assertEquals(1, g.live());
         Governor.release(b);
         assertEquals(0, g.host().used());
         assertEquals(2, g.releases());
-        assertEquals(0, g.ledger().size());
+        assertEquals(0, g.live());
     }
 
     @Test
@@ -142,7 +143,7 @@ class GovernorTest {
         Governor.release(a);
         assertEquals(7, g.host().used());
         assertEquals(1, g.releases());
-        assertEquals(1, g.ledger().size());
+        assertEquals(1, g.live());
         Governor.release(keep);
     }
 
@@ -165,7 +166,7 @@ class GovernorTest {
         assertEquals(100, v.storageBytes());
         assertEquals(100, g.host().used());
         assertEquals(1, g.allocations());
-        assertEquals(1, g.ledger().size(), "the ledger holds storages, not views");
+        assertEquals(1, g.live(), "live counts storages, not views");
     }
 
     @Test
@@ -175,11 +176,11 @@ class GovernorTest {
         Governor.release(parent);
         assertEquals(100, g.host().used(), "the view still uses the storage");
         assertEquals(0, g.releases());
-        assertEquals(1, g.ledger().size());
+        assertEquals(1, g.live());
         Governor.release(view);
         assertEquals(0, g.host().used());
         assertEquals(1, g.releases());
-        assertEquals(0, g.ledger().size());
+        assertEquals(0, g.live());
     }
 
     @Test
@@ -289,7 +290,36 @@ class GovernorTest {
     }
 
     @Test
-    void ledgerSizeIsTheNumberOfLiveStorages() {
+    void liveIsTheNumberOfLiveStorages() {
+        List<Object> records = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            Object r = Governor.allocate(Governor.FW_DJL, i % 2 == 0 ? HOST : DEVICE, i % 3, i + 1);
+            records.add(r);
+            records.add(Governor.share(r));
+        }
+        assertEquals(40, g.live());
+        assertEquals(40, g.allocations());
+        assertEquals(40 * 41 / 2, g.allocatedBytes());
+        for (int i = 0; i < records.size(); i += 2) {
+            Governor.release(records.get(i)); // parents only: the views keep every storage
+        }
+        assertEquals(40, g.live());
+        assertEquals(0, g.releases());
+        for (int i = 1; i < records.size(); i += 2) {
+            Governor.release(records.get(i));
+        }
+        assertEquals(0, g.live());
+        assertEquals(40, g.releases());
+    }
+
+    @Test
+    void aGovernorThatCanSpillKeepsEveryStorageInItsLedger() {
+        Governor.install(null);
+        io.memgov.runtime.config.ConfigLoader.Result spilling = new io.memgov.runtime.config.ConfigLoader(
+                "host.limit=1g,on-limit=spill", new java.util.Properties(), Map.of(), null, 0, 1, "/tmp").load();
+        assertTrue(spilling.errors().isEmpty(), () -> "config errors: " + spilling.errors());
+        g = new Governor(spilling.config(), new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
+        Governor.install(g);
         List<Object> records = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
             Object r = Governor.allocate(Governor.FW_DJL, i % 2 == 0 ? HOST : DEVICE, i % 3, i + 1);
@@ -304,7 +334,7 @@ class GovernorTest {
         });
         assertEquals(40 * 41 / 2, sum[0]);
         for (int i = 0; i < records.size(); i += 2) {
-            Governor.release(records.get(i)); // parents only: the views keep every storage
+            Governor.release(records.get(i));
         }
         assertEquals(40, g.ledger().size());
         for (int i = 1; i < records.size(); i += 2) {
@@ -312,6 +342,31 @@ class GovernorTest {
         }
         assertEquals(0, g.ledger().size());
     }
+
+    @Test
+    void aGovernorThatCannotSpillKeepsOnlyStoragesWithASiteInItsLedger() {
+        List<Object> plain = new ArrayList<>();
+        for (int i = 0; i < 2 * Metrics.INTERVAL; i++) {
+            plain.add(Governor.allocate(Governor.FW_DJL, HOST, 0, 100));
+        }
+        Object large = Governor.allocate(Governor.FW_DJL, HOST, 0, Metrics.LARGE); // always walks its stack
+        assertNotEquals(Sites.UNSAMPLED, ((Tracked) large).site());
+        List<Tracked> listed = new ArrayList<>();
+        g.ledger().forEach(listed::add);
+        assertTrue(listed.contains(large));
+        for (Tracked t : listed) {
+            assertNotEquals(Sites.UNSAMPLED, t.site(), "only storages with a site: " + t.id());
+        }
+        assertTrue(listed.size() < plain.size() / 4, "sampled ones only: " + listed.size());
+        assertEquals(plain.size() + 1, g.live());
+        plain.forEach(Governor::release);
+        Governor.release(large);
+        assertEquals(0, g.ledger().size());
+        assertEquals(0, g.live());
+        assertEquals(0, g.host().used());
+        assertEquals(plain.size() + 1, g.releases());
+    }
+
 
     @Test
     void snapshotHasEveryContractSummaryFieldAsLong() {
@@ -425,7 +480,7 @@ class GovernorTest {
         assertEquals(host, g.host().used());
         assertEquals(device[0], g.device(0).used());
         assertEquals(device[1], g.device(1).used());
-        assertEquals(storages.size(), g.ledger().size());
+        assertEquals(storages.size(), g.live());
         assertEquals(g.allocations() - storages.size(), g.releases());
 
         List<Object> all = new ArrayList<>();
@@ -436,7 +491,7 @@ class GovernorTest {
         assertEquals(0, g.device(0).used());
         assertEquals(0, g.device(1).used());
         assertEquals(g.allocations(), g.releases());
-        assertEquals(0, g.ledger().size());
+        assertEquals(0, g.live());
     }
 
     @Test
@@ -457,6 +512,6 @@ class GovernorTest {
             assertEquals(0, g.host().used());
         }
         assertEquals(200, g.releases());
-        assertEquals(0, g.ledger().size());
+        assertEquals(0, g.live());
     }
 }

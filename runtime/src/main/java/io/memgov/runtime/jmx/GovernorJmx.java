@@ -50,7 +50,7 @@ public final class GovernorJmx implements GovernorMXBean {
     @Override public long getRestoreBytes() { return g.restoreBytes(); }
     @Override public long getPoolHits() { return figure("pool.hits"); }
     @Override public long getPoolMisses() { return figure("pool.misses"); }
-    @Override public long getLiveTensors() { return g.ledger().size(); }
+    @Override public long getLiveTensors() { return g.live(); }
     @Override public long getAllocations() { return g.allocations(); }
     @Override public long getReleases() { return g.releases(); }
     @Override public long getFailures() { return g.failures(); }

@@ -167,8 +167,12 @@ public final class Metrics {
                 if (v == 0) {
                     break; // its slot is taken but not yet written: the next call takes it
                 }
-                sizes.recordValue(v - 1);
                 pendingRead++;
+                try {
+                    sizes.recordValue(v - 1);
+                } catch (RuntimeException outOfRange) {
+                    // a size the histogram cannot hold is left out, never the governor's thread
+                }
             }
         }
     }

@@ -238,8 +238,8 @@ public final class Governor {
         counts.allocated(t.bytes);
         if (t.site != Sites.UNSAMPLED) {
             metrics.committed(t);
-            ledger.add(t);
-        } else if (indexAll) {
+        }
+        if (indexed(t)) {
             ledger.add(t);
         }
     }
@@ -1057,7 +1057,8 @@ public final class Governor {
         m.put("disk.peak", disk.peak());
         m.put("disk.limit", disk.limit());
         long releases = counts.releases(); // first: a release is never counted before its allocation
-        m.put("allocations", counts.allocations());
+        long allocations = counts.allocations();
+        m.put("allocations", allocations);
         m.put("releases", releases);
         m.put("spills", spills.get());
         m.put("restores", restores.get());
@@ -1075,7 +1076,7 @@ public final class Governor {
         m.put("spills.clean", cleanSpills.get());
         m.put("spill.clean.bytes", cleanSpillBytes.get());
         m.put("spill.clean.micros", cleanSpillMicros.get());
-        m.put("live", Math.max(0, (long) m.get("allocations") - releases));
+        m.put("live", Math.max(0, allocations - releases));
         m.put("pool.bytes", pool == null ? 0L : pool.idleBytes());
         m.put("gc.requests", gcs.get());
         m.put("pool.dropped", pool == null ? 0L : pool.dropped());

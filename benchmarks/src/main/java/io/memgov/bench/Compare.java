@@ -55,6 +55,13 @@ public final class Compare {
         String also;
         final List<Double> alsoWithout = new ArrayList<>();
         final List<Double> alsoWith = new ArrayList<>();
+        /**
+         * Arguments of in-JVM runs that uninstall the governor in half the epochs and print
+         * {@code toggle.ratio} (see MlpTraining), run with the agent after the pairs; null for none.
+         */
+        List<String> toggleArgs;
+        int toggleRuns;
+        final List<Double> toggles = new ArrayList<>();
         String error;
 
         Bench(String name, String mainClass, List<String> args, String key, String unit, int reps,
@@ -123,6 +130,9 @@ public final class Compare {
         Bench mlp = new Bench("mlp", "io.memgov.examples.MlpTraining", List.of("101", "50", "128", "no-checkpoints"), "train.ms",
                 "ms", quick ? 3 : 15, 1.05, Double.NaN);
         mlp.also = "cpu.ms"; // the training thread's CPU time over the same epochs
+        // the governor's own cost in one JVM, without the noise between JVMs (not judged)
+        mlp.toggleArgs = List.of("201", "50", "128", "no-checkpoints", "toggle");
+        mlp.toggleRuns = quick ? 2 : 5;
         all.add(mlp);
         all.add(new Bench("startup", "io.memgov.examples.StartupProbe", List.of(), "first.op.ms", "ms",
                 quick ? 5 : 11, Double.NaN, 500));
@@ -180,6 +190,15 @@ public final class Compare {
                     }
                     System.out.println(String.format(Locale.ROOT, "  rep %d/%d: without=%s with=%s %s (ratio %.3f)%s",
                             i + 1, b.reps, fmt(wo[0]), fmt(wi[0]), b.unit, wi[0] / wo[0], also));
+                }
+                if (b.toggleArgs != null) {
+                    System.out.println(b.name + " toggle: " + b.mainClass + " " + String.join(" ", b.toggleArgs)
+                            + " with the agent (" + b.toggleRuns + " runs): governed/ungoverned epochs' CPU time in one JVM");
+                    for (int i = 0; i < b.toggleRuns; i++) {
+                        double r = runner.run(b.mainClass, b.toggleArgs, "toggle.ratio", null, true)[0];
+                        b.toggles.add(r);
+                        System.out.println(String.format(Locale.ROOT, "  run %d/%d: toggle.ratio=%.3f", i + 1, b.toggleRuns, r));
+                    }
                 }
             } catch (RunFailed e) {
                 b.error = e.getMessage();
@@ -339,6 +358,9 @@ public final class Compare {
                 sb.append("; ").append(b.also).append(": without ").append(list(b.alsoWithout)).append(", with ")
                         .append(list(b.alsoWith));
             }
+            if (!b.toggles.isEmpty()) {
+                sb.append("; toggle.ratio (one JVM, with the agent): ").append(b.toggles);
+            }
             if (b.error != null) {
                 sb.append("; error: ").append(b.error.replace('\n', ' '));
             }
@@ -347,7 +369,7 @@ public final class Compare {
         return sb.toString();
     }
 
-    /** One line per benchmark with a second figure: its medians and their ratio. */
+    /** One line per benchmark with a second figure (its medians and their ratio), and one with toggle runs. */
     private static List<String> alsoLines(List<Bench> benches) {
         List<String> lines = new ArrayList<>();
         for (Bench b : benches) {
@@ -356,6 +378,11 @@ public final class Compare {
                 double mi = BenchSupport.median(b.alsoWith);
                 lines.add(String.format(Locale.ROOT, "%s, also %s (not judged): without %s, with %s (medians), ratio %.3fx",
                         b.name, b.also, fmt(mw), fmt(mi), mi / mw));
+            }
+            if (!b.toggles.isEmpty()) {
+                lines.add(String.format(Locale.ROOT, "%s, also in one JVM (toggle, not judged): governed/ungoverned epochs %.3fx"
+                        + " (median of %d runs, %.3f-%.3f)", b.name, BenchSupport.median(b.toggles), b.toggles.size(),
+                        java.util.Collections.min(b.toggles), java.util.Collections.max(b.toggles)));
             }
         }
         return lines;

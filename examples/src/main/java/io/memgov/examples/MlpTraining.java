@@ -149,8 +149,9 @@ public final class MlpTraining {
             }
         }
         if (toggle) {
-            System.out.println("toggle.governed.ms=" + governedCpu[1] / 1_000_000 + " toggle.ungoverned.ms="
-                    + governedCpu[0] / 1_000_000 + " toggle.ratio=" + (double) governedCpu[1] / governedCpu[0]);
+            System.out.println("toggle.governed.ms=" + governedCpu[1] / 1_000_000);
+            System.out.println("toggle.ungoverned.ms=" + governedCpu[0] / 1_000_000);
+            System.out.println("toggle.ratio=" + (double) governedCpu[1] / governedCpu[0]);
         }
         return losses;
     }

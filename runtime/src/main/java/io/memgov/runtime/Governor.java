@@ -1015,7 +1015,12 @@ public final class Governor {
     /** Storages counted now: allocations less releases (exact once the threads that allocate are quiet). */
     public long live() {
         long releases = counts.releases(); // first: a release is never counted before its allocation
-        return Math.max(0, counts.allocations() - releases);
+        return live(counts.allocations(), releases);
+    }
+
+    /** Live storages from counts read releases first (a thread that allocates meanwhile never makes it negative). */
+    private static long live(long allocations, long releases) {
+        return Math.max(0, allocations - releases);
     }
     public long failures() { return failures.get(); }
     public long adviceErrors() { return adviceErrors.get(); }
@@ -1076,7 +1081,7 @@ public final class Governor {
         m.put("spills.clean", cleanSpills.get());
         m.put("spill.clean.bytes", cleanSpillBytes.get());
         m.put("spill.clean.micros", cleanSpillMicros.get());
-        m.put("live", Math.max(0, allocations - releases));
+        m.put("live", live(allocations, releases));
         m.put("pool.bytes", pool == null ? 0L : pool.idleBytes());
         m.put("gc.requests", gcs.get());
         m.put("pool.dropped", pool == null ? 0L : pool.dropped());

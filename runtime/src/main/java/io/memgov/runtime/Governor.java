@@ -940,6 +940,50 @@ public final class Governor {
         return true;
     }
 
+    /**
+     * The storage behind {@code record} no longer lives in the pooled entry attached to it (a spill
+     * moved its bytes to disk, and its restore gets memory of its own): the entry goes back to the
+     * pool now, or is freed when the pool does not take it (as during a spill over the limit).
+     */
+    public static void poolRelease(Object record) {
+        Governor g = current;
+        if (g == null || g.pool == null || !(record instanceof Tracked)) {
+            return;
+        }
+        Tracked t = ((Tracked) record).storage;
+        PoolLease lease = t.pooled;
+        if (lease != null) {
+            t.pooled = null;
+            g.poolReturn(lease);
+        }
+    }
+
+    /** True when the storage behind {@code record} lives in a pooled entry. */
+    public static boolean pooledStorage(Object record) {
+        return record instanceof Tracked && ((Tracked) record).storage.pooled != null;
+    }
+
+    /** The direct buffer that NDSerializer-like code allocated on this thread for a tensor to adopt. */
+    private static final ThreadLocal<Object> OWNED_DIRECT = new ThreadLocal<>();
+
+    /**
+     * A framework's decoder allocated {@code buffer} to read a tensor into, and hands it to the
+     * tensor it creates next on this thread, keeping no other reference: see {@link #takeOwned}.
+     */
+    public static void owned(Object buffer) {
+        OWNED_DIRECT.set(buffer);
+    }
+
+    /** True (once) when {@code buffer} is the one this thread's last {@link #owned} call announced. */
+    public static boolean takeOwned(Object buffer) {
+        Object o = OWNED_DIRECT.get();
+        if (o == null) {
+            return false;
+        }
+        OWNED_DIRECT.remove();
+        return o == buffer;
+    }
+
     /** Offers an entry no storage uses back to the pool (freed when the pool does not take it). */
     public static void poolGive(int kind, Object entry, long classSize) {
         Governor g = current;

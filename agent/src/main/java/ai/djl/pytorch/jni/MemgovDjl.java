@@ -65,6 +65,11 @@ public final class MemgovDjl {
     static final boolean SPILL = Governor.spillMode();
     /** Shape and dtype of spilled tensors, by record, to rebuild them. */
     static final ConcurrentHashMap<Object, long[]> SPILLED_SHAPES = new ConcurrentHashMap<>();
+    /**
+     * Zero-copy CPU tensors over a direct buffer that a decoder allocated for them and memgov now
+     * owns (NDSerializer.decode, Model.load's path), by record: a spill frees the buffer.
+     */
+    static final ConcurrentHashMap<Object, ByteBuffer> OWNED = new ConcurrentHashMap<>();
     /** Offloaded GPU tensors, by record: the CPU copy's handle, dtype, device type and id. */
     static final ConcurrentHashMap<Object, long[]> OFFLOADED = new ConcurrentHashMap<>();
 
@@ -131,9 +136,67 @@ public final class MemgovDjl {
         }
         try {
             Object tracked = array instanceof Governed ? ((Governed) array).memgov$tracked() : null;
-            Governor.poolAttach(tracked, Governor.POOL_DIRECT, block, p.size); // not attached: left to the GC
+            // not attached: left to the GC
+            if (Governor.poolAttach(tracked, Governor.POOL_DIRECT, block, p.size) && SPILL) {
+                // memgov owns the buffer the tensor points into: a spill gives it back to the pool
+                Governor.keep(tracked, array);
+            }
         } catch (Throwable t) {
             Governor.adviceError("PtNDManager.create", t);
+        }
+    }
+
+    /**
+     * Spill mode, after {@code JniUtils.createNdFromByteBuffer} over a direct buffer handed to
+     * {@code PtNDManager.create}: when a decoder allocated that buffer for this tensor and keeps no
+     * other reference ({@link Governor#owned}), memgov owns it and the tensor may be spilled (the
+     * spill frees the buffer). A buffer the application made stays the application's: its tensor
+     * is never spilled, since the application may read or write the tensor through it.
+     */
+    public static void adoptOwned(Object array, Object data) {
+        try {
+            if (SPILL && Governor.takeOwned(data) && array instanceof Governed && data instanceof ByteBuffer
+                    && !((PtNDArray) array).getDevice().isGpu()) {
+                Object tracked = ((Governed) array).memgov$tracked();
+                if (tracked != null && Governor.kept(tracked) == null) {
+                    OWNED.put(tracked, (ByteBuffer) data);
+                    Governor.keep(tracked, array);
+                }
+            }
+        } catch (Throwable t) {
+            Governor.adviceError("PtNDManager.create", t);
+        }
+    }
+
+    /** PtNDArray's {@code dataRef} (the direct buffer a zero-copy tensor points into), or null. */
+    static final java.lang.reflect.Field DATA_REF = dataRef();
+
+    private static java.lang.reflect.Field dataRef() {
+        try {
+            java.lang.reflect.Field f = PtNDArray.class.getDeclaredField("dataRef");
+            f.setAccessible(true);
+            return f;
+        } catch (Throwable t) {
+            return null;
+        }
+    }
+
+    /**
+     * After a spill deleted a tensor: a zero-copy one's array drops its buffer, and the buffer memgov
+     * owns goes back to the pool, or is freed (nothing points into it any more).
+     */
+    static void dropBuffer(Object array, Object record) {
+        try {
+            ByteBuffer own = OWNED.remove(record);
+            if (DATA_REF != null && (own != null || Governor.pooledStorage(record))) {
+                DATA_REF.set(array, null);
+            }
+            if (own != null) {
+                io.memgov.runtime.pool.DirectBuffers.free(own);
+            }
+            Governor.poolRelease(record);
+        } catch (Throwable t) {
+            Governor.adviceError("PtNDArray spill (its buffer is left to the GC)", t);
         }
     }
 
@@ -168,9 +231,10 @@ public final class MemgovDjl {
             g.memgov$tracked(null);
             Governor.release(old);
             Object fresh = Governor.allocate(Governor.FW_DJL, 0, 0, bytes);
-            g.memgov$tracked(fresh); // a zero-copy storage: never spilled
-            if (block != null) {
-                Governor.poolAttach(fresh, Governor.POOL_DIRECT, block, size);
+            g.memgov$tracked(fresh);
+            // a zero-copy storage: spilled only when it lives in memgov's pooled buffer
+            if (block != null && Governor.poolAttach(fresh, Governor.POOL_DIRECT, block, size) && SPILL) {
+                Governor.keep(fresh, array);
             }
         } catch (Throwable t) {
             Governor.adviceError("PtNDArray.set", t);
@@ -223,11 +287,14 @@ public final class MemgovDjl {
         boolean ok = false;
         long handle = 0;
         try {
-            long[] shape = SPILLED_SHAPES.get(tracked);
+            long[] shape = SPILLED_SHAPES.get(tracked); // sizes, requires-grad (0/1), dtype
             int dtype = (int) shape[shape.length - 1];
-            long[] dims = java.util.Arrays.copyOf(shape, shape.length - 1);
+            boolean requiresGrad = shape[shape.length - 2] != 0;
+            long[] dims = java.util.Arrays.copyOf(shape, shape.length - 2);
+            // a parameter comes back as a leaf that requires gradients, as it was (its gradient was
+            // undefined when it was spilled: see Bridge#gradientFree)
             handle = PyTorchLibrary.LIB.torchEmpty(dims, dtype, 0,
-                    new int[]{PtDeviceType.toDeviceType(Device.cpu()), -1}, false);
+                    new int[]{PtDeviceType.toDeviceType(Device.cpu()), -1}, requiresGrad);
             if (bytes(handle) > 0) {
                 ByteBuffer memory = PyTorchLibrary.LIB.torchDirectByteBuffer(handle);
                 Governor.readSpill(tracked, memory);
@@ -277,8 +344,48 @@ public final class MemgovDjl {
         }
     }
 
-    /** Spills DJL tensors: CPU, contiguous, not requiring gradients, with no views, not in use. */
+    /**
+     * Spills DJL tensors: CPU, contiguous, with no views, not in use; a tensor that requires
+     * gradients (a model's parameter) only while no autograd graph can hold it ({@link #gradientFree}).
+     */
     static final class Bridge implements SpillBridge {
+        /**
+         * DJL 0.36's {@code PtGradientCollector.isCollecting}: true while a GradientCollector is open
+         * (DJL allows one at a time, process-wide), or null when it cannot be read: then tensors that
+         * require gradients are never spilled.
+         */
+        static final java.util.concurrent.atomic.AtomicBoolean COLLECTING = collecting();
+
+        private static java.util.concurrent.atomic.AtomicBoolean collecting() {
+            try {
+                java.lang.reflect.Field f = ai.djl.pytorch.engine.PtGradientCollector.class.getDeclaredField("isCollecting");
+                f.setAccessible(true);
+                return (java.util.concurrent.atomic.AtomicBoolean) f.get(null);
+            } catch (Throwable t) {
+                Governor.adviceError("PtGradientCollector.isCollecting (tensors that require gradients are not spilled)", t);
+                return null;
+            }
+        }
+
+        /**
+         * A tensor that requires gradients may be spilled when no GradientCollector is open (so no
+         * autograd graph being recorded can hold the old tensor and accumulate into it after the
+         * restore) and its gradient is undefined (libtorch keeps it on the tensor, and the JNI has no
+         * call to put one back on the restored tensor): an inference model's parameters, and a
+         * training model's before its first backward pass.
+         */
+        static boolean gradientFree(long h) {
+            if (COLLECTING == null || COLLECTING.get()) {
+                return false;
+            }
+            long grad = PyTorchLibrary.LIB.torchGrad(h);
+            if (grad != 0) {
+                PyTorchLibrary.LIB.torchDeleteTensor(grad);
+                return false;
+            }
+            return !COLLECTING.get();
+        }
+
         /** DEVICE→HOST: the GPU tensor is copied to a CPU tensor kept aside; its next use copies it back. */
         @Override
         public boolean offload(Object tensor, Object record) {
@@ -320,21 +427,26 @@ public final class MemgovDjl {
             boolean done = false;
             try {
                 long h = (Long) old;
-                if (Governor.pinned(record) || PyTorchLibrary.LIB.torchRequiresGrad(h)
-                        || !PyTorchLibrary.LIB.torchIsContiguous(h)) {
+                if (Governor.pinned(record) || !PyTorchLibrary.LIB.torchIsContiguous(h)) {
+                    return null;
+                }
+                boolean requiresGrad = PyTorchLibrary.LIB.torchRequiresGrad(h);
+                if (requiresGrad && !gradientFree(h)) {
                     return null;
                 }
                 long[] dims = PyTorchLibrary.LIB.torchSizes(h);
                 int dtype = PyTorchLibrary.LIB.torchDType(h);
                 // a spilled array answers getShape() and getDataType() from these, without a restore
                 ((Described) tensor).memgov$describe(dims, dtype);
-                long[] shape = java.util.Arrays.copyOf(dims, dims.length + 1);
-                shape[dims.length] = dtype;
+                long[] shape = java.util.Arrays.copyOf(dims, dims.length + 2);
+                shape[dims.length] = requiresGrad ? 1 : 0;
+                shape[dims.length + 1] = dtype;
                 ByteBuffer data = bytes(dims, dtype) > 0 ? PyTorchLibrary.LIB.torchDirectByteBuffer(h) : ByteBuffer.allocate(0);
                 SpillFile file = store.write(id, data);
                 SPILLED_SHAPES.put(record, shape);
                 PyTorchLibrary.LIB.torchDeleteTensor(h);
                 done = true;
+                dropBuffer(tensor, record); // a zero-copy tensor's buffer (it gets memory of its own back)
                 return file;
             } finally {
                 if (!done) {
@@ -544,6 +656,9 @@ public final class MemgovDjl {
                 // only a spilled or offloaded storage has entries to drop (and, once closed, a
                 // resident one can no longer start a spill: its handle is gone)
                 boolean away = SPILL && Governor.away(tracked);
+                if (SPILL && !OWNED.isEmpty()) {
+                    OWNED.remove(tracked); // its buffer goes with the array, to the GC
+                }
                 Governor.release(tracked);
                 if (away) {
                     SPILLED_SHAPES.remove(tracked);

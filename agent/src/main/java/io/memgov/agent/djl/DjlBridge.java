@@ -61,6 +61,8 @@ public final class DjlBridge extends HelperBridge {
     static final String PT_NDARRAY = "ai/djl/pytorch/engine/PtNDArray";
     static final String JNI_UTILS = "ai/djl/pytorch/jni/JniUtils";
     static final String PT_NDMANAGER = "ai/djl/pytorch/engine/PtNDManager";
+    static final String NDMANAGER = "ai/djl/ndarray/NDManager";
+    static final String NDSERIALIZER = "ai/djl/ndarray/NDSerializer";
     static final String ALLOCATE_DIRECT = "(I)Ljava/nio/ByteBuffer;";
     static final String CREATE_BUFFER = "(Ljava/nio/Buffer;Lai/djl/ndarray/types/Shape;Lai/djl/ndarray/types/DataType;)L"
             + "ai/djl/pytorch/engine/PtNDArray;";
@@ -102,8 +104,11 @@ public final class DjlBridge extends HelperBridge {
     @Override
     public List<String> targets() {
         List<String> t = new ArrayList<>(targetsWithoutPool());
-        if (poolMode) {
+        if (poolMode || spillMode) {
             t.add("ai.djl.pytorch.engine.PtNDManager");
+        }
+        if (spillMode) {
+            t.add(NDSERIALIZER.replace('/', '.'));
         }
         return t;
     }
@@ -149,7 +154,9 @@ public final class DjlBridge extends HelperBridge {
             case PT_NDARRAY:
                 return rewritePtNDArray(bytes, spillMode, poolMode);
             case PT_NDMANAGER:
-                return rewritePtNDManager(bytes);
+                return rewritePtNDManager(bytes, spillMode);
+            case NDSERIALIZER:
+                return rewriteNDSerializer(bytes);
             case JNI_UTILS:
                 return rewriteJniUtils(bytes, spillMode);
             default:
@@ -157,10 +164,39 @@ public final class DjlBridge extends HelperBridge {
         }
     }
 
-    /** PtNDManager.create(Buffer, Shape, DataType): its copy of a non-direct input goes into a pooled buffer. */
-    static byte[] rewritePtNDManager(byte[] bytes) {
+    /**
+     * PtNDManager.create(Buffer, Shape, DataType): its copy of a non-direct input goes into a pooled
+     * buffer; in spill mode, a tensor made over a direct input is told of it ({@code MemgovDjl.adoptOwned}).
+     */
+    static byte[] rewritePtNDManager(byte[] bytes, boolean spillMode) {
         return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) ->
-                name.equals("create") && desc.equals(CREATE_BUFFER) ? new PoolCalls(mv) : mv));
+                name.equals("create") && desc.equals(CREATE_BUFFER) ? new PoolCalls(mv, spillMode) : mv));
+    }
+
+    /**
+     * Spill mode, NDSerializer (Model.load's decoder): each buffer it allocates to read a tensor into
+     * (and hands to the tensor it creates, keeping no other reference) is announced to the governor
+     * ({@code Governor.owned}), so that the zero-copy tensor over it may be spilled. Calls only the
+     * bootstrap runtime.
+     */
+    static byte[] rewriteNDSerializer(byte[] bytes) {
+        return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) ->
+                new MethodVisitor(Rewrites.ASM, mv) {
+                    @Override
+                    public void visitMethodInsn(int opcode, String owner, String method, String mdesc, boolean itf) {
+                        super.visitMethodInsn(opcode, owner, method, mdesc, itf);
+                        if (method.equals("allocateDirect") && mdesc.equals(ALLOCATE_DIRECT)
+                                && (owner.equals(NDMANAGER) || owner.equals(PT_NDMANAGER))) {
+                            super.visitInsn(Opcodes.DUP);
+                            Rewrites.invokeStatic(getDelegate(), "io/memgov/runtime/Governor", "owned", "(Ljava/lang/Object;)V");
+                        }
+                    }
+
+                    @Override
+                    public void visitMaxs(int maxStack, int maxLocals) {
+                        super.visitMaxs(maxStack + 1, maxLocals);
+                    }
+                }));
     }
 
     /**
@@ -170,10 +206,16 @@ public final class DjlBridge extends HelperBridge {
      * ({@code MemgovDjl.adopt}/{@code rebound}): the buffer goes back to the pool with that storage.
      */
     static final class PoolCalls extends MethodVisitor {
+        private final boolean spillMode;
         private boolean allocated;
 
         PoolCalls(MethodVisitor mv) {
+            this(mv, false);
+        }
+
+        PoolCalls(MethodVisitor mv, boolean spillMode) {
             super(Rewrites.ASM, mv);
+            this.spillMode = spillMode;
         }
 
         @Override
@@ -191,6 +233,11 @@ public final class DjlBridge extends HelperBridge {
                 if (allocated && name.equals("createNdFromByteBuffer") && desc.equals(FROM_BYTE_BUFFER)) {
                     getDelegate().visitInsn(Opcodes.DUP);
                     Rewrites.invokeStatic(getDelegate(), HELPER, "adopt", "(Ljava/lang/Object;)V");
+                } else if (spillMode && name.equals("createNdFromByteBuffer") && desc.equals(FROM_BYTE_BUFFER)) {
+                    // the direct input itself: create(Buffer data, ...)'s argument 1
+                    getDelegate().visitInsn(Opcodes.DUP);
+                    getDelegate().visitVarInsn(Opcodes.ALOAD, 1);
+                    Rewrites.invokeStatic(getDelegate(), HELPER, "adoptOwned", "(Ljava/lang/Object;Ljava/lang/Object;)V");
                 } else if (name.equals("set") && desc.equals(JNI_SET)) {
                     getDelegate().visitVarInsn(Opcodes.ALOAD, 0);
                     getDelegate().visitInsn(allocated ? Opcodes.ICONST_1 : Opcodes.ICONST_0);

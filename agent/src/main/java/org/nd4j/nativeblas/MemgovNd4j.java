@@ -358,10 +358,33 @@ public final class MemgovNd4j {
         // storage is still known; pinned by the accessor's own bracket until it is marked
         use(buffer);
         try {
-            Governor.keep(record, ESCAPED);
+            if (Governor.kept(record) != ESCAPED) {
+                Governor.keep(record, ESCAPED);
+                escaped(record);
+            }
         } catch (Throwable t) {
             Governor.adviceError("ND4J buffer access", t);
         }
+    }
+
+    /**
+     * At {@code debug}: one {@code escape} event for a buffer that will not be spilled again, with the
+     * first frames outside ND4J's buffer classes (where its memory was handed out).
+     */
+    static void escaped(Object record) {
+        Governor g = Governor.current();
+        if (g == null || !g.log().isEnabled(io.memgov.runtime.config.LogLevel.DEBUG)) {
+            return;
+        }
+        String site = StackWalker.getInstance().walk(frames -> frames
+                .filter(f -> !f.getClassName().startsWith("org.nd4j.linalg.api.buffer.")
+                        && !f.getClassName().startsWith("org.nd4j.linalg.cpu.nativecpu.buffer.")
+                        && !f.getClassName().equals(MemgovNd4j.class.getName()))
+                .limit(4)
+                .map(f -> f.getClassName() + "." + f.getMethodName() + ":" + f.getLineNumber())
+                .collect(java.util.stream.Collectors.joining(" < ")));
+        g.log().emit(io.memgov.runtime.config.LogLevel.DEBUG, "escape", "id", ((Tracked) record).id(),
+                "bytes", ((Tracked) record).storageBytes(), "site", site);
     }
 
     /** A {@code BaseCpuDataBuffer} constructor returns: its own detached memory (4 KiB or more) may be spilled. */

@@ -54,6 +54,14 @@ public final class Nd4jBridge extends HelperBridge {
             "asNioInt()Ljava/nio/IntBuffer;", "asNioLong()Ljava/nio/LongBuffer;",
             "wrappedBuffer()Ljava/nio/ByteBuffer;", "address()J", "platformAddress()J");
     /**
+     * Methods of the data buffer classes that read a buffer's memory accessors without handing memory
+     * out (address comparisons): bracketed, so their reads pin the buffer for the call only and do not
+     * mark it escaped. {@code sameUnderlyingData} is what {@code BaseNDArray.doRowWise} asks of every
+     * {@code addiRowVector} (a dense layer's bias), with the network's flattened parameters.
+     */
+    static final java.util.Set<String> COMPARISONS = java.util.Set.of(
+            "sameUnderlyingData(Lorg/nd4j/linalg/api/buffer/DataBuffer;)Z");
+    /**
      * Classes whose methods hand buffer memory to native code within the call (ops, BLAS, LAPACK,
      * copies): in spill mode their methods are bracketed, and the buffers they touch stay pinned
      * until the outermost bracketed method returns.
@@ -267,7 +275,8 @@ public final class Nd4jBridge extends HelperBridge {
         boolean handout = HANDOUTS.contains(name + desc) && (access & Opcodes.ACC_STATIC) == 0;
         boolean touches = touching.contains(name + desc);
         if (!touches && !handout) {
-            return mv;
+            return COMPARISONS.contains(name + desc) && bracketable(access, name)
+                    ? Rewrites.bracket(mv, access, owner, desc, HELPER) : mv;
         }
         MethodVisitor out = !touches ? mv : new MethodVisitor(Rewrites.ASM, mv) {
             @Override

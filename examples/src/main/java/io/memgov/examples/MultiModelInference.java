@@ -110,6 +110,21 @@ public final class MultiModelInference {
         System.out.println("requests=" + requests + " throughput.rps=" + String.format("%.1f", requests * 1e9 / wall)
                 + " p50.us=" + latencies[requests / 2] / 1000 + " p99.us=" + latencies[(int) (requests * 0.99)] / 1000);
         System.out.println("digest=" + Long.toHexString(digest));
+        System.out.println("rss.peak.kb=" + vmHwmKb());
+    }
+
+    /** The process's peak resident set (VmHWM in /proc/self/status), in KiB, or -1. */
+    static long vmHwmKb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (Exception e) {
+            // not Linux
+        }
+        return -1;
     }
 
     // ---------------------------------------------------------------- DJL

@@ -108,6 +108,15 @@ public final class Governor {
      */
     static final int PROBATION_MILLIS = 1000;
 
+    /**
+     * Trims the C heap (see {@link NativeHeap}) when a HOST limit is set; made on the background
+     * thread as it starts (the platform MBean server), null until then and without a limit.
+     */
+    private volatile NativeHeap nativeHeap;
+    /** Governed HOST bytes at their highest since the last trim (sampled by the background thread). */
+    private long hostHighSinceTrim;
+    private long lastTrimMillis;
+
     /** A pooled entry idle this long is freed. */
     static final int POOL_IDLE_MILLIS = 5000;
     /** Run once on the background thread as it starts (JMX, JFR: off the application's start-up path). */
@@ -545,6 +554,10 @@ public final class Governor {
             hostByFramework[PARENT[victim.framework]].release(victim.bytes);
         }
         victim.state = Tracked.SPILLED;
+        NativeHeap heap = nativeHeap;
+        if (heap != null && heap.freed(victim.bytes)) {
+            java.util.concurrent.locks.LockSupport.unpark(background); // the trim runs there
+        }
         long micros = (System.nanoTime() - t0) / 1000;
         spills.incrementAndGet();
         spillBytes.addAndGet(victim.bytes);
@@ -1128,6 +1141,10 @@ public final class Governor {
         m.put("live", live(allocations, releases));
         m.put("pool.bytes", pool == null ? 0L : pool.idleBytes());
         m.put("gc.requests", gcs.get());
+        NativeHeap heap = nativeHeap;
+        m.put("native.trims", heap == null ? 0L : heap.trims.get());
+        m.put("native.trim.bytes", heap == null ? 0L : heap.trimmedBytes.get());
+        m.put("native.trim.micros", heap == null ? 0L : heap.trimMicros.get());
         m.put("pool.dropped", pool == null ? 0L : pool.dropped());
         for (int i = 0; i < FRAMEWORKS.length; i++) {
             m.put("host.used." + FRAMEWORKS[i], hostByFramework[i].used());
@@ -1157,6 +1174,12 @@ public final class Governor {
                 for (Runnable r : backgroundStart) {
                     runSafely(r);
                 }
+                if (config.hostLimit() >= 0 && config.nativeTrim()) {
+                    nativeHeap = NativeHeap.create(trimThreshold(config.hostLimit()));
+                    if (!nativeHeap.available()) {
+                        log.emit(LogLevel.INFO, "native-trim", "available", false, "reason", nativeHeap.unavailable());
+                    }
+                }
                 while (!Thread.currentThread().isInterrupted()) {
                     java.util.concurrent.locks.LockSupport.parkNanos(10_000_000L); // or woken by requestGc
                     if (Thread.interrupted()) {
@@ -1165,6 +1188,7 @@ public final class Governor {
                     long now = System.currentTimeMillis();
                     nowMillis = (int) (now - startMillis);
                     metrics.drainSizes();
+                    trimNativeHeap(now);
                     if (pool != null && now >= nextTrim) {
                         trimIdlePool();
                         nextTrim = now + 1000;
@@ -1202,6 +1226,32 @@ public final class Governor {
         t.setDaemon(true);
         t.start();
         background = t;
+    }
+
+    /** Spilled bytes that make a trim due: a quarter of the HOST limit, between 4 and 64 MiB. */
+    static long trimThreshold(long hostLimit) {
+        return Math.max(4L << 20, Math.min(64L << 20, hostLimit / 4));
+    }
+
+    /**
+     * Background thread, each tick: trims the C heap when spills freed {@link NativeHeap#threshold}
+     * bytes since the last trim, or when governed HOST memory fell by as much under its high point
+     * since the last trim (releases), at most once a second for the latter.
+     */
+    private void trimNativeHeap(long now) {
+        NativeHeap heap = nativeHeap;
+        if (heap == null || !heap.available()) {
+            return;
+        }
+        long used = host.used();
+        hostHighSinceTrim = Math.max(hostHighSinceTrim, used);
+        boolean spilled = heap.freedSinceTrim.get() >= heap.threshold;
+        boolean released = hostHighSinceTrim - used >= heap.threshold && now - lastTrimMillis >= 1000;
+        if (spilled || released) {
+            heap.trim();
+            lastTrimMillis = now;
+            hostHighSinceTrim = used;
+        }
     }
 
     private void runSafely(Runnable r) {

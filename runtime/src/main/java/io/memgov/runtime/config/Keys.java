@@ -31,12 +31,14 @@ final class Keys {
     static final String REPORT_INTERVAL = "memgov.report.interval";
     static final String STRICT = "memgov.strict";
     static final String SITES = "memgov.sites";
+    static final String NATIVE_TRIM = "memgov.native.trim";
     static final String CONFIG = "memgov.config";
 
     /** The keys that carry a value, in CONTRACT order. */
     static final List<String> VALUE_KEYS = Collections.unmodifiableList(Arrays.asList(
             ENABLED, FRAMEWORKS, HOST_LIMIT, DEVICE_LIMIT, DISK_LIMIT, DISK_DIR, ON_LIMIT, SPILL_LOW_WATERMARK,
-            WAIT_TIMEOUT, POOL_ENABLED, POOL_MAX, LOG_FILE, LOG_LEVEL, LOG_FORMAT, REPORT_INTERVAL, STRICT, SITES));
+            WAIT_TIMEOUT, POOL_ENABLED, POOL_MAX, LOG_FILE, LOG_LEVEL, LOG_FORMAT, REPORT_INTERVAL, STRICT, SITES,
+            NATIVE_TRIM));
 
     /** Every known key: the value keys plus memgov.config. */
     static final List<String> ALL;
@@ -75,6 +77,7 @@ final class Keys {
         switch (key) {
             case ENABLED:
             case POOL_ENABLED:
+            case NATIVE_TRIM:
                 return "true";
             case STRICT:
                 return "false";
@@ -117,6 +120,7 @@ final class Keys {
         switch (key) {
             case ENABLED:
             case POOL_ENABLED:
+            case NATIVE_TRIM:
             case STRICT:
                 return Values.parseBoolean(raw);
             case FRAMEWORKS:

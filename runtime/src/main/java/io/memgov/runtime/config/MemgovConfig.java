@@ -101,6 +101,11 @@ public final class MemgovConfig {
     }
 
     /** memgov.pool.enabled, default true. */
+    /** memgov.native.trim: with a HOST limit, give memory the C heap keeps back to the OS (NativeHeap). */
+    public boolean nativeTrim() {
+        return (Boolean) values.get(Keys.NATIVE_TRIM);
+    }
+
     public boolean poolEnabled() {
         return (Boolean) values.get(Keys.POOL_ENABLED);
     }

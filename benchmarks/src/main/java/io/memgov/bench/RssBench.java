@@ -1,0 +1,138 @@
+package io.memgov.bench;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Resident memory under a HOST limit, and what trimming the C heap costs.
+ * <ol>
+ * <li>Peak RSS growth (VmHWM at the end less VmHWM after the engine loaded, before the big arrays) of
+ * {@code SpillBenchWorkload}: 64 arrays of 4 MiB (256 MiB) made and summed once, without the agent,
+ * with the agent and no limit, and with {@code host.limit} at 1/4 (64m) and 1/16 (16m) of the working
+ * set, DJL and ND4J; default JVM flags (the Java heap grows as it likes) and with the heap fixed and
+ * pre-touched ({@code -XX:+AlwaysPreTouch -Xms256m -Xmx256m}, as {@code RssIT} runs).</li>
+ * <li>The MLP loop ({@code MlpTraining}) and the DL4J loop ({@code Dl4jTraining}) under a limit, with
+ * {@code native.trim=true} against {@code false} in alternating fresh JVMs: the median ratio of their
+ * loop times. The DL4J loop runs under {@code host.limit=400k} (it spills its parameters, so it trims);
+ * the MLP under {@code host.limit=8g} (governed in spill mode, nothing spilled: trims only on releases).</li>
+ * </ol>
+ * A report, not a test. Usage, from the repository root:
+ * {@code java -cp benchmarks/target/memgov-benchmarks.jar io.memgov.bench.RssBench [reps] [pairs]}
+ */
+public final class RssBench {
+    private RssBench() {
+    }
+
+    public static void main(String[] argv) throws Exception {
+        int reps = argv.length > 0 ? Integer.parseInt(argv[0]) : 3;
+        int pairs = argv.length > 1 ? Integer.parseInt(argv[1]) : 8;
+        Path root = BenchSupport.findRoot();
+        Path agent = root.resolve("agent/target/memgov-agent.jar");
+        Path examples = root.resolve("examples/target/memgov-examples.jar");
+        String java = BenchSupport.javaCommand();
+
+        String[] header = {"framework", "JVM heap", "no agent", "agent, no limit", "limit 1/4 (64m)", "limit 1/16 (16m)",
+            "1/16, native.trim=false"};
+        String[] options = {null, "", "host.limit=64m", "host.limit=16m", "host.limit=16m,native.trim=false"};
+        List<String[]> rows = new ArrayList<>();
+        for (String fw : new String[]{"djl", "nd4j"}) {
+            for (boolean fixed : new boolean[]{false, true}) {
+                List<String> jvm = fixed ? List.of("-XX:+AlwaysPreTouch", "-Xms256m", "-Xmx256m") : List.of();
+                List<List<Double>> growth = new ArrayList<>();
+                for (int v = 0; v < options.length; v++) {
+                    growth.add(new ArrayList<>());
+                }
+                String acc = null;
+                for (int r = 0; r < reps; r++) {
+                    for (int v = 0; v < options.length; v++) {
+                        String out = run(java, jvm, agent, options[v], examples, "io.memgov.examples.SpillBenchWorkload",
+                                List.of("64", "4", "1", fw), root);
+                        String a = field(out, "acc");
+                        if (acc != null && !acc.equals(a)) {
+                            System.err.println(fw + " " + options[v] + ": result " + a + " differs from " + acc);
+                            System.exit(2);
+                        }
+                        acc = a;
+                        growth.get(v).add((Double.parseDouble(field(out, "peak.rss.kb"))
+                                - Double.parseDouble(field(out, "baseline.rss.kb"))) / 1024);
+                    }
+                }
+                String[] row = new String[options.length + 2];
+                row[0] = fw;
+                row[1] = fixed ? "fixed, pre-touched" : "default";
+                for (int v = 0; v < options.length; v++) {
+                    row[v + 2] = String.format(Locale.ROOT, "+%.0f MiB", BenchSupport.median(growth.get(v)));
+                }
+                rows.add(row);
+            }
+        }
+        System.out.println("Peak RSS growth over the floor, 256 MiB working set, medians of " + reps + ":");
+        System.out.print(BenchSupport.textTable(header, rows));
+        System.out.println();
+
+        String[][] loops = {{"MLP loop", "io.memgov.examples.MlpTraining", "host.limit=8g", "101 50 128 no-checkpoints"},
+            {"DL4J loop", "io.memgov.examples.Dl4jTraining", "host.limit=400k", "11 40 128"}};
+        List<String[]> costRows = new ArrayList<>();
+        for (String[] loop : loops) {
+            List<Double> ratios = new ArrayList<>();
+            long trims = 0;
+            for (int p = 0; p < pairs; p++) {
+                double[] ms = new double[2];
+                for (int k = 0; k < 2; k++) {
+                    boolean on = (p + k) % 2 == 0; // alternate which goes first
+                    Path log = root.resolve("benchmarks/target/rss-bench-" + (on ? "on" : "off") + ".log");
+                    Files.deleteIfExists(log);
+                    String out = run(java, List.of(), agent, loop[2] + ",native.trim=" + on + ",log.file=" + log, examples,
+                            loop[1], List.of(loop[3].split(" ")), root);
+                    ms[on ? 0 : 1] = Double.parseDouble(field(out, "train.ms"));
+                    if (on) {
+                        Matcher m = Pattern.compile("native.trims=(\\d+)").matcher(Files.readString(log));
+                        while (m.find()) {
+                            trims = Long.parseLong(m.group(1));
+                        }
+                    }
+                }
+                ratios.add(ms[0] / ms[1]);
+            }
+            double[] sorted = ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            costRows.add(new String[]{loop[0], loop[2], String.format(Locale.ROOT, "%.3fx", BenchSupport.median(ratios)),
+                String.format(Locale.ROOT, "%.3f-%.3fx", sorted[0], sorted[sorted.length - 1]), Long.toString(trims)});
+        }
+        System.out.println("Trimming's cost: loop time with native.trim=true / false, " + pairs + " alternating pairs:");
+        System.out.print(BenchSupport.textTable(new String[]{"loop", "limit", "median", "range", "trims (last run)"}, costRows));
+    }
+
+    static String field(String out, String key) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(key) + "=(\\S+)").matcher(out);
+        if (!m.find()) {
+            System.err.println(key + " missing from: " + BenchSupport.tail(out, 3000));
+            System.exit(2);
+        }
+        return m.group(1);
+    }
+
+    static String run(String java, List<String> jvm, Path agent, String options, Path examples, String main,
+                      List<String> args, Path root) throws Exception {
+        String opts = options == null || options.contains("log.file=") ? options
+                : (options.isEmpty() ? "" : options + ",") + "log.file=" + root.resolve("benchmarks/target/rss-bench.log");
+        List<String> cmd = BenchSupport.childCommand(java, agent, opts, examples, main, args);
+        cmd.addAll(1, jvm);
+        Path out = Files.createTempFile("rss-bench-", ".txt");
+        Process p = BenchSupport.startChild(cmd, root, out);
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            System.err.println(String.join(" ", cmd) + "\n" + BenchSupport.tail(Files.readString(out, StandardCharsets.UTF_8), 3000));
+            System.exit(2);
+        }
+        String s = Files.readString(out, StandardCharsets.UTF_8);
+        Files.delete(out);
+        return s;
+    }
+}

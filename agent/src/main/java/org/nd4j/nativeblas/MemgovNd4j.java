@@ -265,6 +265,23 @@ public final class MemgovNd4j {
         Pins.current().exit();
     }
 
+    /**
+     * Spill mode, {@code OpaqueDataBuffer.closeBuffer()} begins: its storage is no longer spillable, and
+     * a restore ahead of use in flight ends first (see {@link Bridge#restoreAhead}).
+     */
+    public static void closing(Object odb) {
+        try {
+            Object record = odb instanceof Governed ? ((Governed) odb).memgov$tracked() : null;
+            if (record instanceof Tracked && !((Tracked) record).isView()) {
+                synchronized (record) {
+                    Governor.keep(record, null);
+                }
+            }
+        } catch (Throwable t) {
+            Governor.adviceError("OpaqueDataBuffer.closeBuffer", t);
+        }
+    }
+
     /** The record of a buffer's native memory: a Tracked, a ViewOf, or null. */
     static Object record(Object buffer) {
         if (!(buffer instanceof Buffer)) {
@@ -496,6 +513,22 @@ public final class MemgovNd4j {
      * memory never escaped, and whose Java pointer reads the native buffer's own memory.
      */
     static final class Bridge implements SpillBridge {
+        /**
+         * The prefetch thread: the same restore a use would do. Under the record's monitor, which
+         * {@link #closing} takes before ND4J frees the native buffer: a buffer being closed is not
+         * restored, and one being restored is closed only after.
+         */
+        @Override
+        public boolean restoreAhead(Object tensor, Object record) {
+            synchronized (record) {
+                if (!(tensor instanceof Buffer) || Governor.kept(record) != tensor) {
+                    return false;
+                }
+                restore(tensor, record, pooledBlock(((Tracked) record).storageBytes()));
+                return true;
+            }
+        }
+
         @Override
         public SpillFile spill(Object tensor, Object record, long id, SpillStore store) throws SpillException {
             if (!(tensor instanceof Buffer)) {

@@ -107,6 +107,13 @@ public final class Governor {
      * resident (scan resistance, as in 2Q or the kernel's inactive list).
      */
     static final int PROBATION_MILLIS = 1000;
+    /**
+     * The last access of a storage restored ahead of use and not used since: demand spills take it
+     * last (they go by oldest access), and its first use is a prefetch hit ({@link #touch}).
+     */
+    static final int PREFETCHED = Integer.MAX_VALUE;
+    /** Restores ahead of use (memgov.prefetch=auto with spilling), or null. */
+    private final Prefetcher prefetcher;
 
     /**
      * Trims the C heap (see {@link NativeHeap}) when a HOST limit is set; made on the background
@@ -141,6 +148,8 @@ public final class Governor {
         }
         this.metrics = new Metrics(config.sites());
         this.indexAll = spills(config);
+        this.prefetcher = config.hostLimit() >= 0 && config.onLimit() == OnLimit.SPILL && config.prefetch()
+                ? new Prefetcher(this) : null;
     }
 
     /** True when {@code config} can spill: a HOST or DEVICE limit, and {@code on-limit=spill}. */
@@ -435,10 +444,67 @@ public final class Governor {
         if (g != null && record instanceof Tracked) {
             Tracked s = ((Tracked) record).storage;
             int now = g.nowMillis;
-            if (s.lastAccess != now - PROBATION_MILLIS) {
-                s.lastAccess = now;
+            int last = s.lastAccess;
+            if (last != now - PROBATION_MILLIS) {
+                if (last == PREFETCHED) {
+                    g.prefetchHit(s, now);
+                } else {
+                    s.lastAccess = now;
+                }
             }
         }
+    }
+
+    /**
+     * The first use of a storage restored ahead of use: a hit. From here it is as if restored now (on
+     * probation), and its successors are fetched.
+     */
+    private void prefetchHit(Tracked s, int now) {
+        s.lastAccess = now - PROBATION_MILLIS;
+        Prefetcher p = prefetcher;
+        if (p != null) {
+            p.hits.incrementAndGet();
+            p.miss(s);
+        }
+    }
+
+    /**
+     * The prefetch thread: restores spilled storage {@code t} into headroom under the HOST limit
+     * (nothing is spilled for it). False when it does not fit (the caller stops following links);
+     * true otherwise, whether or not it was restored.
+     */
+    boolean prefetch(Tracked t) {
+        SpillBridge bridge = spillBridges[t.framework];
+        Object tensor = t.tensor;
+        if (bridge == null || tensor == null) {
+            return true;
+        }
+        if (!host.tryReserve(t.bytes)) {
+            return false;
+        }
+        if (!Tracked.STATE.compareAndSet(t, Tracked.SPILLED, Tracked.RESTORING)) {
+            host.release(t.bytes);
+            return true;
+        }
+        hostByFramework[t.framework].forceReserve(t.bytes);
+        if (PARENT[t.framework] >= 0) {
+            hostByFramework[PARENT[t.framework]].forceReserve(t.bytes);
+        }
+        t.restoreStarted = System.nanoTime();
+        prefetcher.inFlight = t;
+        boolean ran = false;
+        try {
+            ran = bridge.restoreAhead(tensor, t); // true: it ended the restore (endRestore), well or not
+        } catch (Throwable e) {
+            ran = true; // a bridge throws only from its restore, which ends itself
+            log.emit(LogLevel.DEBUG, "prefetch-failed", "id", t.id, "message", String.valueOf(e));
+        } finally {
+            if (!ran) {
+                endRestore(t, false);
+            }
+            prefetcher.inFlight = null;
+        }
+        return true;
     }
 
     /** Frees {@code tier} down to {@code targetUsed} bytes by spilling the least recently used tensors. */
@@ -553,6 +619,9 @@ public final class Governor {
         if (PARENT[victim.framework] >= 0) {
             hostByFramework[PARENT[victim.framework]].release(victim.bytes);
         }
+        if (victim.lastAccess == PREFETCHED && prefetcher != null) {
+            prefetcher.wasted.incrementAndGet(); // fetched ahead and spilled again before any use
+        }
         victim.state = Tracked.SPILLED;
         NativeHeap heap = nativeHeap;
         if (heap != null && heap.freed(victim.bytes)) {
@@ -589,6 +658,7 @@ public final class Governor {
         }
         Tracked t = ((Tracked) record).storage;
         int from;
+        boolean waited = false;
         for (;;) {
             from = t.state;
             if (from == Tracked.SPILLED || from == Tracked.OFFLOADED) {
@@ -596,6 +666,10 @@ public final class Governor {
                     break;
                 }
             } else if (from == Tracked.SPILLING || from == Tracked.RESTORING) {
+                if (!waited && from == Tracked.RESTORING && g.prefetcher != null && g.prefetcher.inFlight == t) {
+                    waited = true;
+                    g.prefetcher.waited.incrementAndGet(); // its prefetch is reading it: wait, do not read twice
+                }
                 Thread.onSpinWait();
                 Thread.yield();
             } else {
@@ -617,6 +691,9 @@ public final class Governor {
             g.hostByFramework[t.framework].forceReserve(t.bytes);
             if (PARENT[t.framework] >= 0) {
                 g.hostByFramework[PARENT[t.framework]].forceReserve(t.bytes);
+            }
+            if (g.prefetcher != null) {
+                g.prefetcher.miss(t);
             }
         }
         t.restoreStarted = System.nanoTime();
@@ -650,9 +727,18 @@ public final class Governor {
         }
         // the file stays, a clean copy: spilling the storage again while its bytes are unchanged writes nothing
         g.store.retain(t.spillFile);
+        long micros = (System.nanoTime() - t.restoreStarted) / 1000;
+        if (g.prefetcher != null && g.prefetcher.inFlight == t) {
+            t.lastAccess = PREFETCHED;
+            t.state = Tracked.RESIDENT;
+            g.prefetcher.prefetches.incrementAndGet();
+            g.prefetcher.prefetchBytes.addAndGet(t.bytes);
+            g.log.emit(LogLevel.DEBUG, "prefetch", "id", t.id, "bytes", t.bytes, "from", "disk", "to", "host",
+                    "micros", micros);
+            return;
+        }
         t.lastAccess = g.nowMillis - PROBATION_MILLIS;
         t.state = Tracked.RESIDENT;
-        long micros = (System.nanoTime() - t.restoreStarted) / 1000;
         g.restores.incrementAndGet();
         g.restoreBytes.addAndGet(t.bytes);
         g.restoreMicros.addAndGet(micros);
@@ -826,6 +912,9 @@ public final class Governor {
         if (file != null) {
             owner.spillFile = null;
             store.delete(file);
+            if (prefetcher != null) {
+                prefetcher.forget(owner);
+            }
         }
         if (st == Tracked.SPILLED) {
             signalReleased();
@@ -1141,6 +1230,12 @@ public final class Governor {
         m.put("live", live(allocations, releases));
         m.put("pool.bytes", pool == null ? 0L : pool.idleBytes());
         m.put("gc.requests", gcs.get());
+        Prefetcher pf = prefetcher;
+        m.put("prefetches", pf == null ? 0L : pf.prefetches.get());
+        m.put("prefetch.hits", pf == null ? 0L : pf.hits.get());
+        m.put("prefetch.wasted", pf == null ? 0L : pf.wasted.get());
+        m.put("prefetch.bytes", pf == null ? 0L : pf.prefetchBytes.get());
+        m.put("restores.waited", pf == null ? 0L : pf.waited.get());
         NativeHeap heap = nativeHeap;
         m.put("native.trims", heap == null ? 0L : heap.trims.get());
         m.put("native.trim.bytes", heap == null ? 0L : heap.trimmedBytes.get());
@@ -1164,6 +1259,9 @@ public final class Governor {
     public synchronized void startBackground(long reportIntervalMillis) {
         if (background != null) {
             return;
+        }
+        if (prefetcher != null) {
+            prefetcher.start();
         }
         Thread t = new Thread(() -> {
             long nextTrim = 0;

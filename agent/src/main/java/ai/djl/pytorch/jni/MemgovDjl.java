@@ -284,6 +284,15 @@ public final class MemgovDjl {
             }
             return h;
         }
+        return restoreBody(array, tracked);
+    }
+
+    /**
+     * The restore itself, after {@code Governor.beginRestore} (or the prefetcher) marked the storage
+     * RESTORING and admitted its bytes: a new CPU tensor, the file read into it and verified, the
+     * array's handle set to it. Always ends with {@code Governor.endRestore}.
+     */
+    static Object restoreBody(Spillable array, Object tracked) {
         boolean ok = false;
         long handle = 0;
         try {
@@ -349,6 +358,16 @@ public final class MemgovDjl {
      * gradients (a model's parameter) only while no autograd graph can hold it ({@link #gradientFree}).
      */
     static final class Bridge implements SpillBridge {
+        /** The prefetch thread: the same restore a use would do (a new tensor, the file read and verified). */
+        @Override
+        public boolean restoreAhead(Object tensor, Object record) {
+            if (!(tensor instanceof Spillable) || !SPILLED_SHAPES.containsKey(record)) {
+                return false;
+            }
+            restoreBody((Spillable) tensor, record);
+            return true;
+        }
+
         /**
          * DJL 0.36's {@code PtGradientCollector.isCollecting}: true while a GradientCollector is open
          * (DJL allows one at a time, process-wide), or null when it cannot be read: then tensors that

@@ -156,7 +156,7 @@ public final class Nd4jBridge extends HelperBridge {
     protected byte[] rewrite(String internal, byte[] bytes) {
         switch (internal) {
             case ODB:
-                return Rewrites.rewrite(bytes, Nd4jBridge::opaqueDataBuffer);
+                return Rewrites.rewrite(bytes, writer -> opaqueDataBuffer(writer, spillMode));
             case DEALLOCATOR:
                 return Rewrites.rewrite(bytes, writer -> Rewrites.methods(writer, (access, name, desc, mv) -> {
                     MethodVisitor out = !spillMode ? mv : Rewrites.replaceCalls(mv, CPU_BUFFER, "getOpaqueDataBuffer",
@@ -336,12 +336,18 @@ public final class Nd4jBridge extends HelperBridge {
         }
     }
 
-    private static ClassVisitor opaqueDataBuffer(ClassVisitor writer) {
+    private static ClassVisitor opaqueDataBuffer(ClassVisitor writer, boolean spillMode) {
         return new Rewrites.AddGoverned(writer, ODB) {
             @Override
             public MethodVisitor visitMethod(int access, String name, String desc, String sig, String[] exceptions) {
                 MethodVisitor mv = super.visitMethod(access, name, desc, sig, exceptions);
                 if (name.equals("closeBuffer") && desc.equals("()V")) {
+                    if (spillMode) { // before ND4J frees the memory: a restore ahead of use ends first
+                        mv = Rewrites.atEntry(mv, 1, m -> {
+                            m.visitVarInsn(Opcodes.ALOAD, 0);
+                            Rewrites.invokeStatic(m, HELPER, "closing", "(Ljava/lang/Object;)V");
+                        });
+                    }
                     return Rewrites.beforeReturn(mv, Opcodes.RETURN, 1, m -> {
                         m.visitVarInsn(Opcodes.ALOAD, 0);
                         Rewrites.invokeStatic(m, HELPER, "freed", "(Ljava/lang/Object;)V");

@@ -32,13 +32,14 @@ final class Keys {
     static final String STRICT = "memgov.strict";
     static final String SITES = "memgov.sites";
     static final String NATIVE_TRIM = "memgov.native.trim";
+    static final String PREFETCH = "memgov.prefetch";
     static final String CONFIG = "memgov.config";
 
     /** The keys that carry a value, in CONTRACT order. */
     static final List<String> VALUE_KEYS = Collections.unmodifiableList(Arrays.asList(
             ENABLED, FRAMEWORKS, HOST_LIMIT, DEVICE_LIMIT, DISK_LIMIT, DISK_DIR, ON_LIMIT, SPILL_LOW_WATERMARK,
             WAIT_TIMEOUT, POOL_ENABLED, POOL_MAX, LOG_FILE, LOG_LEVEL, LOG_FORMAT, REPORT_INTERVAL, STRICT, SITES,
-            NATIVE_TRIM));
+            NATIVE_TRIM, PREFETCH));
 
     /** Every known key: the value keys plus memgov.config. */
     static final List<String> ALL;
@@ -56,6 +57,7 @@ final class Keys {
     static final String LOG_FORMAT_FORM = "is not one of text, json";
     static final String LOG_LEVEL_FORM = "is not one of trace, debug, info, warn, error, off";
     static final String SITES_FORM = "is not one of sample, all, off";
+    static final String PREFETCH_FORM = "is not one of auto, off";
     static final String WATERMARK_FORM = "is not a fraction: use a number above 0 and at most 1, e.g. 0.8";
 
     private static final Pattern FRACTION = Pattern.compile("[0-9]+(\\.[0-9]+)?|\\.[0-9]+");
@@ -75,6 +77,8 @@ final class Keys {
     /** The raw default of a value key. */
     static String defaultRaw(String key, String tmpdir, long pid) {
         switch (key) {
+            case PREFETCH:
+                return "auto";
             case ENABLED:
             case POOL_ENABLED:
             case NATIVE_TRIM:
@@ -118,6 +122,11 @@ final class Keys {
      */
     static Object parse(String key, String raw, LongSupplier physicalRam) {
         switch (key) {
+            case PREFETCH:
+                if (raw.trim().equalsIgnoreCase("auto") || raw.trim().equalsIgnoreCase("off")) {
+                    return raw.trim().toLowerCase(Locale.ROOT);
+                }
+                throw new IllegalArgumentException(PREFETCH_FORM);
             case ENABLED:
             case POOL_ENABLED:
             case NATIVE_TRIM:

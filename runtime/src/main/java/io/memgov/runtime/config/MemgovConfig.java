@@ -106,6 +106,11 @@ public final class MemgovConfig {
         return (Boolean) values.get(Keys.NATIVE_TRIM);
     }
 
+    /** memgov.prefetch: {@code auto} restores spilled tensors ahead of use when spilling is on; {@code off} never. */
+    public boolean prefetch() {
+        return "auto".equals(values.get(Keys.PREFETCH));
+    }
+
     public boolean poolEnabled() {
         return (Boolean) values.get(Keys.POOL_ENABLED);
     }

@@ -23,4 +23,15 @@ public interface SpillBridge {
     default boolean offload(Object tensor, Object record) {
         return false;
     }
+
+    /**
+     * Restores spilled {@code tensor} now, on the calling (prefetch) thread: the governor has marked
+     * its storage RESTORING and admitted its bytes; the bridge reads it as a demand restore would
+     * ({@code Governor.readSpill}) and ends with {@code Governor.endRestore(record, ok)}. Returns false
+     * without touching anything when it cannot (the governor then ends the restore as failed).
+     * Bridges that cannot restore off the tensor's own thread keep this default.
+     */
+    default boolean restoreAhead(Object tensor, Object record) {
+        return false;
+    }
 }

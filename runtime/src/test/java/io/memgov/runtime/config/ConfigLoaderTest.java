@@ -82,7 +82,7 @@ class ConfigLoaderTest {
         assertEquals(Arrays.asList("memgov.enabled", "memgov.frameworks", "memgov.host.limit", "memgov.device.limit",
                 "memgov.disk.limit", "memgov.disk.dir", "memgov.on-limit", "memgov.spill.low-watermark",
                 "memgov.wait.timeout", "memgov.pool.enabled", "memgov.pool.max", "memgov.log.file", "memgov.log.level",
-                "memgov.log.format", "memgov.report.interval", "memgov.strict", "memgov.sites", "memgov.native.trim", "memgov.config"),
+                "memgov.log.format", "memgov.report.interval", "memgov.strict", "memgov.sites", "memgov.native.trim", "memgov.prefetch", "memgov.config"),
                 ConfigLoader.knownKeys());
         assertThrows(UnsupportedOperationException.class, () -> ConfigLoader.knownKeys().add("x"));
     }

@@ -468,6 +468,13 @@ public final class Governor {
         }
     }
 
+    /** Stops the prefetch thread (tests; at exit it is a daemon). */
+    void stopPrefetcher() {
+        if (prefetcher != null) {
+            prefetcher.stop();
+        }
+    }
+
     /**
      * The prefetch thread: restores spilled storage {@code t} into headroom under the HOST limit
      * (nothing is spilled for it). False when it does not fit (the caller stops following links);
@@ -479,7 +486,8 @@ public final class Governor {
         if (bridge == null || tensor == null) {
             return true;
         }
-        if (!host.tryReserve(t.bytes)) {
+        // headroom: free bytes under the limit, or idle pooled ones (they count on HOST: dropped for it)
+        if (!host.tryReserve(t.bytes) && !(trimPool(t.bytes) > 0 && host.tryReserve(t.bytes))) {
             return false;
         }
         if (!Tracked.STATE.compareAndSet(t, Tracked.SPILLED, Tracked.RESTORING)) {

@@ -11,6 +11,7 @@ final class Teardown {
     static void uninstall(Governor g) throws Exception {
         Governor.install(null);
         if (g != null) {
+            g.stopPrefetcher();
             g.closeSpills();
             Field f = Governor.class.getDeclaredField("background");
             f.setAccessible(true);

@@ -82,11 +82,18 @@ public final class Installer {
             return;
         }
 
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            governor.summary();
-            governor.closeSpills();
-            log.close();
-        }, "memgov-summary"));
+        // after the application's own shutdown hooks where the JDK allows it: they may still read spilled tensors
+        ExitHook.Registration exit = ExitHook.register(inst, () -> {
+            try {
+                governor.summary();
+            } finally {
+                try {
+                    governor.closeSpills();
+                } finally {
+                    log.close();
+                }
+            }
+        });
         Observability.install(governor, config, args);
         governor.startBackground(config.reportIntervalMillis());
 
@@ -104,7 +111,14 @@ public final class Installer {
                 "config.file", config.configFile() == null ? "none" : config.configFile(),
                 "log.file", config.logFile(),
                 "sites", config.sites().configName(),
+                "exit.hook", exit.mechanism,
                 "startup.ms", (System.nanoTime() - t0) / 1_000_000);
+        if (!exit.afterApplicationHooks()) {
+            String msg = "memgov: could not register the exit work after the application's shutdown hooks ("
+                    + exit.problem + "); it runs as an ordinary shutdown hook, so spill files may vanish before"
+                    + " the application's own shutdown hooks end";
+            log.emit(LogLevel.WARN, "warn", "topic", "exit-hook", "message", msg);
+        }
     }
 
     /**

@@ -64,6 +64,7 @@ public final class Installer {
             return;
         }
 
+        cleanUpStale(log);
         warnIfSpillDirUnusable(config, log);
         Governor governor = new Governor(config, log);
         Governor.install(governor);
@@ -82,11 +83,18 @@ public final class Installer {
             return;
         }
 
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            governor.summary();
-            governor.closeSpills();
-            log.close();
-        }, "memgov-summary"));
+        // after the application's own shutdown hooks where the JDK allows it: they may still read spilled tensors
+        ExitHook.Registration exit = ExitHook.register(inst, () -> {
+            try {
+                governor.summary();
+            } finally {
+                try {
+                    governor.closeSpills();
+                } finally {
+                    log.close();
+                }
+            }
+        });
         Observability.install(governor, config, args);
         governor.startBackground(config.reportIntervalMillis());
 
@@ -104,7 +112,35 @@ public final class Installer {
                 "config.file", config.configFile() == null ? "none" : config.configFile(),
                 "log.file", config.logFile(),
                 "sites", config.sites().configName(),
+                "exit.hook", exit.mechanism,
                 "startup.ms", (System.nanoTime() - t0) / 1_000_000);
+        if (!exit.afterApplicationHooks()) {
+            String msg = "memgov: could not register the exit work after the application's shutdown hooks ("
+                    + exit.problem + "); it runs as an ordinary shutdown hook, so spill files may vanish before"
+                    + " the application's own shutdown hooks end";
+            log.emit(LogLevel.WARN, "warn", "topic", "exit-hook", "message", msg);
+        }
+    }
+
+    /**
+     * Removes the spill directories and bootstrap jars that memgov JVMs killed without their shutdown
+     * (kill -9, a crash) left in java.io.tmpdir; one {@code cleanup} event when it found any. Runs before
+     * the governor exists, so before this JVM's first spill.
+     */
+    static void cleanUpStale(EventLog log) {
+        long t0 = System.nanoTime();
+        String tmp = System.getProperty("java.io.tmpdir");
+        if (tmp == null || tmp.isEmpty()) {
+            return;
+        }
+        StaleCleanup.Result r = StaleCleanup.run(java.nio.file.Paths.get(tmp).toAbsolutePath());
+        if (r.any()) {
+            log.emit(LogLevel.INFO, "cleanup", "removed.dirs", r.dirs, "removed.files", r.files, "removed.jars", r.jars,
+                    "removed.bytes", r.bytes, "kept.dirs", r.kept, "dir", tmp,
+                    "removed", r.removed.size() <= 20 ? String.join(",", r.removed)
+                            : String.join(",", r.removed.subList(0, 20)) + ",+" + (r.removed.size() - 20) + " more",
+                    "micros", (System.nanoTime() - t0) / 1000);
+        }
     }
 
     /**

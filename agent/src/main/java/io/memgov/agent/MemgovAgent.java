@@ -69,7 +69,8 @@ public final class MemgovAgent {
     }
 
     private static void appendBootstrapJar(Instrumentation inst) throws Exception {
-        File jar = File.createTempFile("memgov-bootstrap-", ".jar");
+        // memgov-bootstrap-<pid>-<n>.jar: a later start removes it when this JVM died without its shutdown
+        File jar = File.createTempFile("memgov-bootstrap-" + ProcessHandle.current().pid() + "-", ".jar");
         jar.deleteOnExit();
         try (InputStream in = MemgovAgent.class.getClassLoader().getResourceAsStream(BOOTSTRAP_JAR)) {
             if (in == null) {

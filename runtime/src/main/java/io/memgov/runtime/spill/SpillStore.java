@@ -87,6 +87,14 @@ public final class SpillStore implements AutoCloseable {
 
     public Path dir() { return dir; }
 
+    /** Spill files are named {@code spill-<tensor id>-<n>.bin}. */
+    private static final java.util.regex.Pattern FILE_NAME = java.util.regex.Pattern.compile("spill--?\\d+-\\d+\\.bin");
+
+    /** True for a name this store gives its spill files ({@code spill-<tensor id>-<n>.bin}). */
+    public static boolean isSpillFileName(String name) {
+        return FILE_NAME.matcher(name).matches();
+    }
+
     /**
      * Writes {@code data} (position..limit, not modified) as the spill file of tensor {@code id}.
      *

@@ -23,7 +23,8 @@ import java.util.Locale;
  * arrays), {@code seq.mb.per.s} (MiB summed per second over the passes: N*M*P / seconds),
  * {@code acc} (the float bits of the sum of all sums, in hex: the same with and without a limit) and
  * {@code peak.rss.kb} (VmHWM at the end). Args: [arrays, default 32] [MiB each, default 4] [passes, default 5]
- * [{@code djl} (default) or {@code nd4j}: the same passes over ND4J arrays].
+ * [{@code djl} (default) or {@code nd4j}: the same passes over ND4J arrays] [{@code random}: as many
+ * steps, each summing an array drawn at random (seeded), instead of passes in order].
  */
 public final class SpillBenchWorkload {
     private SpillBenchWorkload() {
@@ -34,6 +35,7 @@ public final class SpillBenchWorkload {
         int mib = args.length > 1 ? Integer.parseInt(args[1]) : 4;
         int passes = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         long elements = (long) mib * (1 << 20) / 4;
+        STEPS = steps(n, passes, args.length > 4 && args[4].equals("random"));
         if (args.length > 3 && args[3].equals("nd4j")) {
             nd4j(n, mib, passes, elements);
             return;
@@ -52,11 +54,9 @@ public final class SpillBenchWorkload {
                 arrays.add(manager.randomUniform(0f, 1f, new Shape(elements)));
             }
             long t0 = System.nanoTime();
-            for (int p = 0; p < passes; p++) {
-                for (NDArray a : arrays) {
-                    try (NDArray s = a.sum()) {
-                        acc += s.getFloat();
-                    }
+            for (int k : STEPS) {
+                try (NDArray s = arrays.get(k).sum()) {
+                    acc += s.getFloat();
                 }
             }
             seconds = (System.nanoTime() - t0) / 1e9;
@@ -80,10 +80,8 @@ public final class SpillBenchWorkload {
         }
         float acc = 0f;
         long t0 = System.nanoTime();
-        for (int p = 0; p < passes; p++) {
-            for (org.nd4j.linalg.api.ndarray.INDArray a : arrays) {
-                acc += a.sumNumber().floatValue();
-            }
+        for (int k : STEPS) {
+            acc += arrays.get(k).sumNumber().floatValue();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         for (org.nd4j.linalg.api.ndarray.INDArray a : arrays) {
@@ -93,6 +91,18 @@ public final class SpillBenchWorkload {
         System.out.println(String.format(Locale.ROOT, "seq.mb.per.s=%.1f", mb / seconds));
         System.out.println("acc=" + Integer.toHexString(Float.floatToIntBits(acc)));
         System.out.println("peak.rss.kb=" + vmHwmKb());
+    }
+
+    /** The arrays summed, in order: passes in order, or (random) as many steps in a seeded random order. */
+    static int[] STEPS;
+
+    static int[] steps(int n, int passes, boolean random) {
+        int[] steps = new int[n * passes];
+        java.util.Random rnd = new java.util.Random(5);
+        for (int i = 0; i < steps.length; i++) {
+            steps[i] = random ? rnd.nextInt(n) : i % n;
+        }
+        return steps;
     }
 
     /** VmHWM (peak resident set) of this process in KiB, from /proc/self/status; -1 where unavailable. */

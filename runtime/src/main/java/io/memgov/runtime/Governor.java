@@ -120,9 +120,6 @@ public final class Governor {
      * thread as it starts (the platform MBean server), null until then and without a limit.
      */
     private volatile NativeHeap nativeHeap;
-    /** Governed HOST bytes at their highest since the last trim (sampled by the background thread). */
-    private long hostHighSinceTrim;
-    private long lastTrimMillis;
 
     /** A pooled entry idle this long is freed. */
     static final int POOL_IDLE_MILLIS = 5000;
@@ -1334,30 +1331,48 @@ public final class Governor {
         background = t;
     }
 
-    /** Spilled bytes that make a trim due: a quarter of the HOST limit, between 4 and 64 MiB. */
+    /**
+     * RSS growth beyond governed HOST growth that makes a trim due: a quarter of the HOST limit,
+     * between 4 and 16 MiB (RSS then stays within the limit and 16 MiB of the process's floor).
+     */
     static long trimThreshold(long hostLimit) {
-        return Math.max(4L << 20, Math.min(64L << 20, hostLimit / 4));
+        return Math.max(4L << 20, Math.min(16L << 20, hostLimit / 4));
     }
 
+    /** RSS and governed HOST bytes just after the last trim (or the first check), background thread only. */
+    private long rssAtTrim = -1;
+    private long hostAtTrim;
+
     /**
-     * Background thread, each tick: trims the C heap when spills freed {@link NativeHeap#threshold}
-     * bytes since the last trim, or when governed HOST memory fell by as much under its high point
-     * since the last trim (releases), at most once a second for the latter.
+     * Background thread, each tick: trims the C heap when the process's RSS grew by
+     * {@link NativeHeap#threshold} more than governed HOST use did since the last trim: memory the
+     * frameworks freed and the C heap kept, not reused (see {@link NativeHeap}).
      */
     private void trimNativeHeap(long now) {
         NativeHeap heap = nativeHeap;
         if (heap == null || !heap.available()) {
             return;
         }
-        long used = host.used();
-        hostHighSinceTrim = Math.max(hostHighSinceTrim, used);
-        boolean spilled = heap.freedSinceTrim.get() >= heap.threshold;
-        boolean released = hostHighSinceTrim - used >= heap.threshold && now - lastTrimMillis >= 1000;
-        if (spilled || released) {
-            heap.trim();
-            lastTrimMillis = now;
-            hostHighSinceTrim = used;
+        long rss = NativeHeap.rss();
+        if (rss < 0) {
+            return;
         }
+        long used = host.used();
+        if (rssAtTrim < 0) {
+            rssAtTrim = rss;
+            hostAtTrim = used;
+            return;
+        }
+        long excess = (rss - rssAtTrim) - (used - hostAtTrim);
+        if (excess >= heap.threshold) {
+            heap.trim();
+            rssAtTrim = NativeHeap.rss();
+            hostAtTrim = host.used();
+        } else if (excess < 0) { // RSS fell more than governed memory did (the heap gave some back itself)
+            rssAtTrim = rss;
+            hostAtTrim = used;
+        }
+        heap.freedSinceTrim.set(0);
     }
 
     private void runSafely(Runnable r) {

@@ -11,10 +11,13 @@ import java.util.regex.Pattern;
  * memory is not. The JVM's own {@code System.trim_native_heap} diagnostic command (JDK 17.0.9+, 21+;
  * glibc's {@code malloc_trim(0)}: every arena, free pages in the middle of the heap too) releases it.
  *
- * <p>It is run from the governor's background thread only, never on an application thread: when
- * spills have freed {@link #threshold} bytes since the last trim (the spilling thread wakes the
- * background thread), and when governed HOST memory has fallen well under its peak since the last
- * trim (releases). A trim costs about 1 ms on this project's machines.
+ * <p>It is run from the governor's background thread only, never on an application thread, and only
+ * when it is needed: when the process's RSS has grown by {@link #threshold} bytes more than governed
+ * HOST memory has since the last trim (memory freed into the C heap that the heap did not reuse).
+ * While spills and restores reuse the blocks they free, RSS does not grow and nothing is trimmed (a
+ * trim there would only make the next allocations fault their pages in again). The background thread
+ * reads RSS every tick (10 ms; /proc/self/statm), and spills that freed {@link #threshold} bytes wake
+ * it early. A trim costs about 1-2 ms on this project's machines.
  */
 final class NativeHeap {
     private static final Pattern CHANGE = Pattern.compile("RSS\\+Swap: (\\d+)K->(\\d+)K");
@@ -63,7 +66,26 @@ final class NativeHeap {
         return unavailable;
     }
 
-    /** Native memory was freed (a spill): true when a trim is due. */
+    /** Resident bytes of this process (/proc/self/statm, pages x 4 KiB), or -1. */
+    static long rss() {
+        try (java.io.FileInputStream in = new java.io.FileInputStream("/proc/self/statm")) {
+            byte[] b = new byte[128];
+            int n = in.read(b);
+            int i = 0;
+            while (i < n && b[i] != ' ') {
+                i++; // size
+            }
+            long pages = 0;
+            for (i++; i < n && b[i] >= '0' && b[i] <= '9'; i++) {
+                pages = pages * 10 + (b[i] - '0');
+            }
+            return pages << 12;
+        } catch (Throwable t) {
+            return -1;
+        }
+    }
+
+    /** Native memory was freed (a spill): true when enough was for the C heap to be checked. */
     boolean freed(long bytes) {
         return unavailable == null && freedSinceTrim.addAndGet(bytes) >= threshold;
     }

@@ -30,7 +30,13 @@ class NativeHeapTest {
     @Test
     void theThresholdIsAQuarterOfTheLimitWithinBounds() {
         assertEquals(4L << 20, Governor.trimThreshold(1L << 20));
-        assertEquals(16L << 20, Governor.trimThreshold(64L << 20));
-        assertEquals(64L << 20, Governor.trimThreshold(8L << 30));
+        assertEquals(8L << 20, Governor.trimThreshold(32L << 20));
+        assertEquals(16L << 20, Governor.trimThreshold(8L << 30));
+    }
+
+    @Test
+    void readsThisProcesssResidentMemory() {
+        long rss = NativeHeap.rss();
+        assertTrue(rss > 1L << 20 && rss < Runtime.getRuntime().maxMemory() + (8L << 30), "rss " + rss);
     }
 }

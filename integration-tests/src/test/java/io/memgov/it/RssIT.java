@@ -57,4 +57,35 @@ class RssIT {
         assertTrue(num(summary, "spills") > 0, summary.toString());
         assertTrue(num(summary, "native.trims") > 0, "the C heap was trimmed after spills: " + summary);
     }
+
+    /**
+     * The summary's process fields explain where RSS is: 256 MiB malloced through JavaCPP (the C heap,
+     * no ND4J array, no direct buffer) and held at exit shows in {@code native.other} and {@code rss},
+     * not in governed HOST memory or {@code direct.used}, against the same program mallocing nothing.
+     */
+    @org.junit.jupiter.api.Test
+    void nativeOtherShowsMemoryMallocedOutsideBothFrameworks() throws Exception {
+        Map<String, String> none = nativeOtherRun(0);
+        Map<String, String> held = nativeOtherRun(256);
+        long mib = 1L << 20;
+        long grew = num(held, "native.other") - num(none, "native.other");
+        assertTrue(grew >= 240 * mib && grew <= 300 * mib, "native.other grew by " + (grew >> 20) + " MiB for 256 MiB"
+                + " malloced: " + none + " vs " + held);
+        assertTrue(num(held, "rss") - num(none, "rss") >= 240 * mib, none + " vs " + held);
+        assertTrue(num(held, "rss.peak") >= num(held, "rss"), held.toString());
+        assertTrue(Math.abs(num(held, "direct.used") - num(none, "direct.used")) < 16 * mib, none + " vs " + held);
+        assertTrue(Math.abs(num(held, "host.used") - num(none, "host.used")) < 16 * mib, none + " vs " + held);
+        for (String k : List.of("heap.used", "heap.committed", "nonheap.committed")) {
+            assertTrue(num(held, k) > 0, k + " in " + held);
+        }
+    }
+
+    private static Map<String, String> nativeOtherRun(int mib) throws Exception {
+        Path log = Forked.newLog("native-other-" + mib);
+        Forked run = Forked.run("log.file=" + log, HEAP, Forked.examplesClassPath(), "io.memgov.examples.NativeOther",
+                String.valueOf(mib));
+        assertEquals(0, run.exitCode, run.toString());
+        assertTrue(run.stdout.contains("malloc.mib=" + mib + " held=" + (mib > 0)), run.toString());
+        return MemgovLog.read(log).one("summary");
+    }
 }

@@ -1252,6 +1252,7 @@ public final class Governor {
         }
         m.put("allocated.bytes", counts.allocatedBytes());
         m.putAll(perDevice);
+        ProcessMemory.put(m, host.used());
         m.put("uptime.ms", System.currentTimeMillis() - startMillis);
         metrics.putFigures(m);
         return m;
@@ -1353,7 +1354,7 @@ public final class Governor {
         if (heap == null || !heap.available()) {
             return;
         }
-        long rss = NativeHeap.rss();
+        long rss = ProcessMemory.rss();
         if (rss < 0) {
             return;
         }
@@ -1366,7 +1367,7 @@ public final class Governor {
         long excess = (rss - rssAtTrim) - (used - hostAtTrim);
         if (excess >= heap.threshold) {
             heap.trim();
-            rssAtTrim = NativeHeap.rss();
+            rssAtTrim = ProcessMemory.rss();
             hostAtTrim = host.used();
         } else if (excess < 0) { // RSS fell more than governed memory did (the heap gave some back itself)
             rssAtTrim = rss;

@@ -66,25 +66,6 @@ final class NativeHeap {
         return unavailable;
     }
 
-    /** Resident bytes of this process (/proc/self/statm, pages x 4 KiB), or -1. */
-    static long rss() {
-        try (java.io.FileInputStream in = new java.io.FileInputStream("/proc/self/statm")) {
-            byte[] b = new byte[128];
-            int n = in.read(b);
-            int i = 0;
-            while (i < n && b[i] != ' ') {
-                i++; // size
-            }
-            long pages = 0;
-            for (i++; i < n && b[i] >= '0' && b[i] <= '9'; i++) {
-                pages = pages * 10 + (b[i] - '0');
-            }
-            return pages << 12;
-        } catch (Throwable t) {
-            return -1;
-        }
-    }
-
     /** Native memory was freed (a spill): true when enough was for the C heap to be checked. */
     boolean freed(long bytes) {
         return unavailable == null && freedSinceTrim.addAndGet(bytes) >= threshold;

@@ -38,7 +38,7 @@ final class HtmlReport {
                 .append("svg.chart{display:block;margin:6px 0 2px;background:#fbfcfe;border:1px solid #e2e6ee}\n")
                 .append("svg .grid{stroke:#e3e7ef;stroke-width:1}svg .axis{stroke:#889;stroke-width:1}\n")
                 .append("svg text{font:11px sans-serif;fill:#556}svg .ttl{font:bold 13px sans-serif;fill:#1d2330}\n")
-                .append("svg .used{fill:none;stroke:#2f6fd6;stroke-width:2}svg .area{fill:#2f6fd6;fill-opacity:.12;stroke:none}\n")
+                .append("svg .used{fill:none;stroke:#2f6fd6;stroke-width:2}svg .rss{fill:none;stroke:#7b3fb5;stroke-width:1.5;stroke-dasharray:2 2}svg .area{fill:#2f6fd6;fill-opacity:.12;stroke:none}\n")
                 .append("svg .limit{stroke:#d2332f;stroke-width:1.5;stroke-dasharray:6 4}svg .limitlbl{fill:#d2332f}\n")
                 .append("svg .spill{stroke:#f08c00;stroke-width:1.5}svg .spillcount{fill:#f08c00}\n")
                 .append("svg .limit-hit{fill:#d2332f}svg .peak{fill:#1d2330}\n")
@@ -154,6 +154,8 @@ final class HtmlReport {
             charts++;
         }
         b.append("<p class=\"legend meta\"><span><i class=\"sw\" style=\"background:#2f6fd6\"></i>use</span>")
+                .append("<span><i class=\"sw\" style=\"background:#7b3fb5\"></i>process RSS (dotted, in HOST's")
+                .append(" chart when the log has it)</span>")
                 .append("<span><i class=\"sw\" style=\"background:#d2332f\"></i>limit (dashed)</span>")
                 .append("<span><i class=\"sw\" style=\"background:#f08c00\"></i>spill (a tick per spill event,")
                 .append(" else a bar per report interval with spills)</span>")
@@ -166,7 +168,17 @@ final class HtmlReport {
     private static void chart(StringBuilder b, RunReport r, int runNo, String tier, List<Sample> samples, double tMax,
                               long maxUsed, long limit) {
         long peak = Math.max(maxUsed, r.fin(tier + ".peak"));
-        double top = Math.max(peak, limit) * 1.06;
+        List<Sample> rss = new ArrayList<>();
+        long maxRss = -1;
+        if (tier.equals("host")) { // the process's RSS beside governed HOST use: what a container limit meets
+            for (Sample s : samples) {
+                if (s.e.num("rss", -1) >= 0) {
+                    rss.add(s);
+                    maxRss = Math.max(maxRss, s.e.num("rss", -1));
+                }
+            }
+        }
+        double top = Math.max(Math.max(peak, limit), maxRss) * 1.06;
         if (top <= 0) {
             top = 1 << 20;
         }
@@ -218,6 +230,16 @@ final class HtmlReport {
         b.append("<polyline class=\"used\" data-tier=\"").append(tier).append("\" data-points=\"").append(samples.size())
                 .append("\" points=\"").append(pts).append("\"><title>").append(title).append(" use: ")
                 .append(samples.size()).append(" samples (start, reports, summary)</title></polyline>\n");
+        if (!rss.isEmpty()) {
+            StringBuilder rp = new StringBuilder();
+            for (Sample s : rss) {
+                rp.append(rp.length() == 0 ? "" : " ").append(f(x.applyAsDouble(s.t))).append(',')
+                        .append(f(y.applyAsDouble(s.e.num("rss", 0))));
+            }
+            b.append("<polyline class=\"rss\" data-points=\"").append(rss.size()).append("\" points=\"").append(rp)
+                    .append("\"><title>process RSS: highest sampled ").append(esc(Fmt.bytes(maxRss)))
+                    .append(" (reports, summary)</title></polyline>\n");
+        }
         if (limit >= 0) {
             double ly = y.applyAsDouble(limit);
             b.append("<line class=\"limit\" data-limit=\"").append(limit).append("\" x1=\"").append(LEFT)

@@ -28,6 +28,7 @@ final class RunReport {
         headline();
         if (last != null || run.start != null) {
             tiers();
+            process();
             limits();
             spills();
             pool();
@@ -184,6 +185,52 @@ final class RunReport {
                     + "; a peak is reached at or before the first report (or limit event) that shows it");
         } else {
             t.note("no report or summary event: no figures");
+        }
+        sections.add(t);
+    }
+
+    /** The highest {@code key} of all reports and the summary; -1 if none has it. */
+    long highest(String key) {
+        long max = -1;
+        for (LogEvent e : run.events) {
+            if (e.name.equals("report") || e.name.equals("summary")) {
+                max = Math.max(max, e.num(key, -1));
+            }
+        }
+        return max;
+    }
+
+    /**
+     * Where the process's resident memory is (the {@code rss} ... {@code native.other} fields of the
+     * reports and summary): what answers "RSS is 1.6 GiB, the heap 512 MiB: where is the rest?".
+     */
+    private void process() {
+        if (last == null || !last.has("rss")) {
+            return;
+        }
+        Section t = new Section("Process memory", "memory", "at end", "highest", "of RSS at end", "what it is");
+        long rss = fin("rss");
+        String[][] rows = {
+                {"rss", "RSS", "resident memory of the process (VmRSS; highest: VmHWM)"},
+                {"host.used", "governed HOST", "tensor memory memgov governs (with pooled buffers)"},
+                {"heap.used", "Java heap used", "live and not yet collected objects"},
+                {"heap.committed", "Java heap committed", "what -Xmx lets the heap hold now"},
+                {"nonheap.committed", "Java non-heap", "metaspace, code cache"},
+                {"direct.used", "direct buffers", "ByteBuffer.allocateDirect (-XX:MaxDirectMemorySize)"},
+                {"native.other", "native.other", "RSS none of the above explain: other native libraries,"
+                        + " allocator slack, thread stacks, untracked framework memory"}};
+        for (String[] r : rows) {
+            long at = fin(r[0]);
+            long high = r[0].equals("rss") ? Math.max(fin("rss.peak"), highest("rss")) : highest(r[0]);
+            t.row(r[1], Fmt.bytes(at), Fmt.bytes(high), rss > 0 && at >= 0 ? Fmt.pct((double) at / rss) : "-", r[2]);
+        }
+        t.note("native.other = rss - heap.committed - nonheap.committed - direct.used - governed HOST (never"
+                + " below 0): an estimate, low rather than high (heap pages not yet touched are committed but"
+                + " not resident; DJL tensors over direct buffers count in both direct and HOST)");
+        long container = run.start == null ? -1 : run.start.num("container.limit", -1);
+        if (container > 0) {
+            t.note("container memory limit " + Fmt.bytes(container) + ": highest RSS "
+                    + Fmt.pct((double) Math.max(fin("rss.peak"), highest("rss")) / container) + " of it");
         }
         sections.add(t);
     }

@@ -276,6 +276,38 @@ class ReportTest {
         assertEquals(41, total, "the bars add up to the summary's spills");
     }
 
+    /** The process fields of reports and the summary: a table of where RSS is, and RSS drawn in HOST's chart. */
+    @Test
+    void showsWhereTheProcesssResidentMemoryIs(@TempDir Path dir) throws Exception {
+        String common = " host.limit=67108864 device.used=0 device.peak=0 device.limit=-1 disk.used=0 disk.peak=0"
+                + " disk.limit=-1 allocations=4 releases=2 spills=1 restores=0 spill.bytes=1 restore.bytes=0 pool.hits=0"
+                + " pool.misses=0 failures=0";
+        String log = "2026-12-06T01:00:00.000Z INFO memgov event=start version=0.1.0 pid=7 frameworks=djl host.limit=67108864"
+                + " device.limit=-1 disk.limit=-1 disk.dir=/tmp/x on-limit=spill container.limit=1073741824 startup.ms=5\n"
+                + "2026-12-06T01:00:01.000Z INFO memgov event=report host.used=33554432 host.peak=33554432" + common
+                + " rss=314572800 rss.peak=314572800 heap.used=52428800 heap.committed=134217728"
+                + " nonheap.committed=41943040 direct.used=1048576 native.other=103809024\n"
+                + "2026-12-06T01:00:02.000Z INFO memgov event=summary host.used=16777216 host.peak=67108864" + common
+                + " rss=209715200 rss.peak=419430400 heap.used=41943040 heap.committed=134217728"
+                + " nonheap.committed=41943040 direct.used=0 native.other=16777216\n";
+        Path f = dir.resolve("rss.log");
+        Files.writeString(f, log);
+        Object[] r = run(f.toString());
+        assertEquals(0, r[0], (String) r[2]);
+        String out = (String) r[1];
+        assertTrue(out.contains("Process memory"), out);
+        assertTrue(Pattern.compile("RSS\\s+\\|?\\s*200\\.0 MiB \\(209715200\\)\\s+\\|?\\s*400\\.0 MiB \\(419430400\\)").matcher(out).find(),
+                "RSS at end and VmHWM: " + out);
+        assertTrue(Pattern.compile("native\\.other\\s+\\|?\\s*16\\.0 MiB \\(16777216\\)\\s+\\|?\\s*99\\.0 MiB \\(103809024\\)\\s+\\|?\\s*8\\.0%")
+                .matcher(out).find(), "native.other at end, highest, share of RSS: " + out);
+        assertTrue(out.contains("container memory limit 1.0 GiB (1073741824): highest RSS 39.1% of it"), out);
+        Path html = dir.resolve("rss.html");
+        assertEquals(0, run(f.toString(), "--html", html.toString())[0]);
+        String page = Files.readString(html);
+        assertTrue(page.contains("<polyline class=\"rss\" data-points=\"2\""), "RSS of the report and the summary");
+        assertEquals(1, count(page, "<polyline class=\"rss\""), "in HOST's chart only");
+    }
+
     static int count(String s, String needle) {
         int n = 0;
         for (int i = s.indexOf(needle); i >= 0; i = s.indexOf(needle, i + 1)) {

@@ -1340,14 +1340,20 @@ public final class Governor {
         return Math.max(4L << 20, Math.min(16L << 20, hostLimit / 4));
     }
 
-    /** RSS and governed HOST bytes just after the last trim (or the first check), background thread only. */
+    /**
+     * RSS, governed HOST bytes and the JVM's own resident estimate just after the last trim (or the
+     * first check): background thread only.
+     */
     private long rssAtTrim = -1;
     private long hostAtTrim;
+    private long jvmAtTrim;
 
     /**
      * Background thread, each tick: trims the C heap when the process's RSS grew by
-     * {@link NativeHeap#threshold} more than governed HOST use did since the last trim: memory the
-     * frameworks freed and the C heap kept, not reused (see {@link NativeHeap}).
+     * {@link NativeHeap#threshold} more than governed HOST use and the JVM's own memory (the Java
+     * heap's touched pages, metaspace, code cache: {@link ProcessMemory#jvmResident}) did since the
+     * last trim: memory the frameworks freed and the C heap kept, not reused (see {@link NativeHeap}).
+     * The JVM's figures are read only when RSS alone says a trim may be due.
      */
     private void trimNativeHeap(long now) {
         NativeHeap heap = nativeHeap;
@@ -1360,20 +1366,28 @@ public final class Governor {
         }
         long used = host.used();
         if (rssAtTrim < 0) {
-            rssAtTrim = rss;
-            hostAtTrim = used;
+            rebaseTrim(rss, used, ProcessMemory.jvmResident());
             return;
         }
         long excess = (rss - rssAtTrim) - (used - hostAtTrim);
         if (excess >= heap.threshold) {
-            heap.trim();
-            rssAtTrim = ProcessMemory.rss();
-            hostAtTrim = host.used();
+            long jvm = ProcessMemory.jvmResident();
+            if (excess - (jvm - jvmAtTrim) >= heap.threshold) {
+                heap.trim();
+                rebaseTrim(ProcessMemory.rss(), host.used(), jvm);
+            } else { // the JVM's own memory grew (the heap touched more of itself): not the C heap's
+                rebaseTrim(rss, used, jvm);
+            }
         } else if (excess < 0) { // RSS fell more than governed memory did (the heap gave some back itself)
-            rssAtTrim = rss;
-            hostAtTrim = used;
+            rebaseTrim(rss, used, jvmAtTrim);
         }
         heap.freedSinceTrim.set(0);
+    }
+
+    private void rebaseTrim(long rss, long hostUsed, long jvm) {
+        rssAtTrim = rss;
+        hostAtTrim = hostUsed;
+        jvmAtTrim = jvm;
     }
 
     private void runSafely(Runnable r) {

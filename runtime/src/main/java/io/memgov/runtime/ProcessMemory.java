@@ -60,6 +60,42 @@ public final class ProcessMemory {
         }
     }
 
+    /** True when the heap was touched at start ({@code -XX:+AlwaysPreTouch}): all of it is resident. */
+    private static final boolean PRE_TOUCHED = preTouched();
+
+    private static boolean preTouched() {
+        try {
+            return java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
+                    .contains("-XX:+AlwaysPreTouch");
+        } catch (Throwable t) {
+            return false;
+        }
+    }
+
+    /**
+     * The JVM's own resident memory, estimated: the heap's pages touched so far (the sum of its pools'
+     * peak use, at most what is committed; all of the committed heap with {@code -XX:+AlwaysPreTouch})
+     * and the committed non-heap (metaspace, code cache). A few microseconds: not for every tick.
+     */
+    public static long jvmResident() {
+        try {
+            long committed = MEMORY.getHeapMemoryUsage().getCommitted();
+            long touched = committed;
+            if (!PRE_TOUCHED) {
+                long peaks = 0;
+                for (java.lang.management.MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+                    if (p.getType() == java.lang.management.MemoryType.HEAP && p.getPeakUsage() != null) {
+                        peaks += p.getPeakUsage().getUsed();
+                    }
+                }
+                touched = Math.min(committed, peaks);
+            }
+            return touched + MEMORY.getNonHeapMemoryUsage().getCommitted();
+        } catch (Throwable t) {
+            return 0;
+        }
+    }
+
     /** VmRSS and VmHWM of this process in bytes ({-1, -1} where /proc/self/status cannot be read). */
     public static long[] rssAndPeak() {
         long[] out = {-1, -1};

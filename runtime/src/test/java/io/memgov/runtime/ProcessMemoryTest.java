@@ -47,4 +47,16 @@ class ProcessMemoryTest {
         }
         assertEquals(8 << 20, b.capacity());
     }
+
+    @Test
+    void theJvmsResidentEstimateGrowsWithTheHeapItTouches() {
+        long before = ProcessMemory.jvmResident();
+        long[][] keep = new long[64][];
+        for (int i = 0; i < keep.length; i++) {
+            keep[i] = new long[128 << 10]; // 64 x 1 MiB, live
+        }
+        long after = ProcessMemory.jvmResident();
+        assertTrue(after - before >= 48L << 20, "before " + before + ", after " + after);
+        assertEquals(128 << 10, keep[63].length);
+    }
 }

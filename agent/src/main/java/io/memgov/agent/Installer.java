@@ -2,9 +2,12 @@ package io.memgov.agent;
 
 import io.memgov.agent.djl.DjlBridge;
 import io.memgov.agent.nd4j.Nd4jBridge;
+import io.memgov.runtime.ContainerMemory;
 import io.memgov.runtime.Governor;
+import io.memgov.runtime.JvmIdentity;
 import io.memgov.runtime.config.ConfigLoader;
 import io.memgov.runtime.config.ConfigProblem;
+import io.memgov.runtime.config.LogFileName;
 import io.memgov.runtime.config.LogLevel;
 import io.memgov.runtime.config.MemgovConfig;
 import io.memgov.runtime.config.OnLimit;
@@ -30,7 +33,10 @@ public final class Installer {
     public static void install(String args, Instrumentation inst, long t0, boolean atStartup) {
         ConfigLoader.Result result = ConfigLoader.fromEnvironment(args).load();
         MemgovConfig config = result.config();
-        LogSink sink = openSink(config.logFile());
+        JvmIdentity identity = JvmIdentity.detect();
+        // {pid}, {host}, {executor}, {app}, {role}; a relative path is the working directory's (a Spark executor's own)
+        String logFile = LogFileName.expand(config.logFile(), identity.placeholders(ProcessHandle.current().pid()));
+        LogSink sink = openSink(logFile);
         EventLog log = new EventLog(sink, config.logFormat(), config.logLevel());
 
         for (ConfigProblem w : result.warnings()) {
@@ -67,6 +73,7 @@ public final class Installer {
         cleanUpStale(log);
         warnIfSpillDirUnusable(config, log);
         Governor governor = new Governor(config, log);
+        governor.identity(identity);
         Governor.install(governor);
         List<String> installed = new ArrayList<>();
         try {
@@ -98,22 +105,32 @@ public final class Installer {
         Observability.install(governor, config, args);
         governor.startBackground(config.reportIntervalMillis());
 
-        log.emit(LogLevel.INFO, "start",
-                "version", AgentVersion.get(),
-                "pid", ProcessHandle.current().pid(),
-                "frameworks", String.join(",", config.frameworks()),
-                "bridges", String.join(",", installed),
-                "host.limit", config.hostLimit(),
-                "device.limit", config.deviceLimit(),
-                "disk.limit", config.diskLimit(),
-                "disk.dir", config.diskDir(),
-                "on-limit", config.onLimit().configName(),
-                "attach", atStartup ? "premain" : "agentmain",
-                "config.file", config.configFile() == null ? "none" : config.configFile(),
-                "log.file", config.logFile(),
-                "sites", config.sites().configName(),
-                "exit.hook", exit.mechanism,
-                "startup.ms", (System.nanoTime() - t0) / 1_000_000);
+        Map<String, Object> start = new java.util.LinkedHashMap<>();
+        start.put("version", AgentVersion.get());
+        start.put("pid", ProcessHandle.current().pid());
+        start.putAll(identity.startFields());
+        start.put("frameworks", String.join(",", config.frameworks()));
+        start.put("bridges", String.join(",", installed));
+        start.put("host.limit", config.hostLimit());
+        if (config.hostLimitAuto() != null) {
+            start.putAll(config.hostLimitAuto().fields());
+        }
+        ContainerMemory container = ContainerMemory.detect();
+        if (container.hasLimit()) {
+            start.put("container.limit", container.limit());
+            start.put("container.limit.file", container.limitFile().toString());
+        }
+        start.put("device.limit", config.deviceLimit());
+        start.put("disk.limit", config.diskLimit());
+        start.put("disk.dir", config.diskDir());
+        start.put("on-limit", config.onLimit().configName());
+        start.put("attach", atStartup ? "premain" : "agentmain");
+        start.put("config.file", config.configFile() == null ? "none" : config.configFile());
+        start.put("log.file", logFile);
+        start.put("sites", config.sites().configName());
+        start.put("exit.hook", exit.mechanism);
+        start.put("startup.ms", (System.nanoTime() - t0) / 1_000_000);
+        log.emit(LogLevel.INFO, "start", start);
         if (!exit.afterApplicationHooks()) {
             String msg = "memgov: could not register the exit work after the application's shutdown hooks ("
                     + exit.problem + "); it runs as an ordinary shutdown hook, so spill files may vanish before"

@@ -1458,8 +1458,26 @@ public final class Governor {
     public long spillBytes() { return spillBytes.get(); }
     public long restoreBytes() { return restoreBytes.get(); }
 
+    private volatile JvmIdentity identity;
+
+    /** Who this JVM is: a Spark executor's or driver's {@code report} and {@code summary} name it. */
+    public void identity(JvmIdentity identity) {
+        this.identity = identity;
+    }
+
+    /** The snapshot with the JVM's Spark identity first (nothing added for other JVMs). */
+    private Map<String, Object> identified(Map<String, Object> snapshot) {
+        JvmIdentity id = identity;
+        if (id == null || !id.isSpark()) {
+            return snapshot;
+        }
+        Map<String, Object> m = new LinkedHashMap<>(id.reportFields());
+        m.putAll(snapshot);
+        return m;
+    }
+
     public void report() {
-        log.emit(LogLevel.INFO, "report", snapshot());
+        log.emit(LogLevel.INFO, "report", identified(snapshot()));
     }
 
     /**
@@ -1471,14 +1489,14 @@ public final class Governor {
         if (g != null) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("label", label);
-            m.putAll(g.snapshot());
+            m.putAll(g.identified(g.snapshot()));
             g.log.emit(LogLevel.INFO, "report", m);
         }
     }
 
     /** Logs the summary and closes the log; called once at JVM exit. */
     public void summary() {
-        log.emit(LogLevel.INFO, "summary", snapshot(true));
+        log.emit(LogLevel.INFO, "summary", identified(snapshot(true)));
         log.flush();
     }
 

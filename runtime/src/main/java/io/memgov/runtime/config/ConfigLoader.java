@@ -43,6 +43,7 @@ public final class ConfigLoader {
     private final LongSupplier physicalRam;
     private final long pid;
     private final String javaIoTmpdir;
+    private java.util.function.Supplier<AutoLimit.Inputs> autoInputs = Keys.THIS_JVM;
 
     /**
      * Everything the loader reads, injectable for tests.
@@ -96,6 +97,15 @@ public final class ConfigLoader {
         return PHYSICAL_RAM;
     }
 
+    /**
+     * The facts {@code memgov.host.limit=auto} is computed from (container limit, physical RAM, heap and
+     * direct-memory maxima) for this loader, instead of this JVM's (tests). Returns this loader.
+     */
+    public ConfigLoader autoInputs(AutoLimit.Inputs inputs) {
+        this.autoInputs = () -> inputs;
+        return this;
+    }
+
     /** The v1 keys in CONTRACT order, plus memgov.config. */
     public static List<String> knownKeys() {
         return Keys.ALL;
@@ -141,7 +151,7 @@ public final class ConfigLoader {
             Setting s = first(key, agent, props, environment, file);
             if (s != null) {
                 try {
-                    values.put(key, Keys.parse(key, s.value, physicalRam));
+                    values.put(key, Keys.parse(key, s.value, physicalRam, autoInputs));
                     raw.put(key, s.value);
                     sources.put(key, s.source);
                     continue;

@@ -121,6 +121,27 @@ final class Keys {
      * Double, LogLevel, LogFormat, SiteMode). Throws IllegalArgumentException with the expected-form text.
      */
     static Object parse(String key, String raw, LongSupplier physicalRam) {
+        return parse(key, raw, physicalRam, THIS_JVM);
+    }
+
+    /** This JVM's inputs of {@code host.limit=auto}, read once on first use. */
+    static final java.util.function.Supplier<AutoLimit.Inputs> THIS_JVM = new java.util.function.Supplier<AutoLimit.Inputs>() {
+        private AutoLimit.Inputs inputs;
+
+        @Override
+        public synchronized AutoLimit.Inputs get() {
+            if (inputs == null) {
+                inputs = AutoLimit.Inputs.ofThisJvm();
+            }
+            return inputs;
+        }
+    };
+
+    /**
+     * As {@link #parse(String, String, LongSupplier)}; {@code memgov.host.limit=auto} (or {@code auto-N%})
+     * gives an {@link AutoLimit} computed from {@code autoInputs}.
+     */
+    static Object parse(String key, String raw, LongSupplier physicalRam, java.util.function.Supplier<AutoLimit.Inputs> autoInputs) {
         switch (key) {
             case PREFETCH:
                 if (raw.trim().equalsIgnoreCase("auto") || raw.trim().equalsIgnoreCase("off")) {
@@ -135,6 +156,10 @@ final class Keys {
             case FRAMEWORKS:
                 return parseFrameworks(raw);
             case HOST_LIMIT:
+                if (AutoLimit.isAuto(raw)) {
+                    return AutoLimit.parse(raw, autoInputs);
+                }
+                return Values.parseSize(raw, physicalRam);
             case DEVICE_LIMIT:
             case DISK_LIMIT:
             case POOL_MAX:
@@ -142,7 +167,7 @@ final class Keys {
             case DISK_DIR:
                 return parsePath(raw, "is empty: use a directory path");
             case LOG_FILE:
-                return parsePath(raw, "is empty: use a file path, stderr or stdout");
+                return LogFileName.check(parsePath(raw, "is empty: use a file path, stderr or stdout"));
             case ON_LIMIT:
                 return parseEnum(OnLimit.class, raw, ON_LIMIT_FORM);
             case LOG_LEVEL:

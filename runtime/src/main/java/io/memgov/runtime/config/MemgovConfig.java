@@ -67,7 +67,14 @@ public final class MemgovConfig {
 
     /** memgov.host.limit in bytes, -1 for none (the default). */
     public long hostLimit() {
-        return (Long) values.get(Keys.HOST_LIMIT);
+        Object v = values.get(Keys.HOST_LIMIT);
+        return v instanceof AutoLimit ? ((AutoLimit) v).limit() : (Long) v;
+    }
+
+    /** How {@code memgov.host.limit=auto} (or {@code auto-N%}) was computed; null when the limit was not auto. */
+    public AutoLimit hostLimitAuto() {
+        Object v = values.get(Keys.HOST_LIMIT);
+        return v instanceof AutoLimit ? (AutoLimit) v : null;
     }
 
     /** memgov.device.limit in bytes per device, -1 for none (the default). */

@@ -5,6 +5,7 @@ import io.memgov.agent.nd4j.Nd4jBridge;
 import io.memgov.runtime.ContainerMemory;
 import io.memgov.runtime.Governor;
 import io.memgov.runtime.JvmIdentity;
+import io.memgov.runtime.RssWatch;
 import io.memgov.runtime.config.ConfigLoader;
 import io.memgov.runtime.config.ConfigProblem;
 import io.memgov.runtime.config.LogFileName;
@@ -117,6 +118,7 @@ public final class Installer {
         }
         ContainerMemory container = ContainerMemory.detect();
         if (container.hasLimit()) {
+            governor.everySecond(new RssWatch(governor, container.limit()));
             start.put("container.limit", container.limit());
             start.put("container.limit.file", container.limitFile().toString());
         }

@@ -107,10 +107,19 @@ public final class SpillBenchWorkload {
 
     /** VmHWM (peak resident set) of this process in KiB, from /proc/self/status; -1 where unavailable. */
     static long vmHwmKb() {
+        return status("VmHWM:");
+    }
+
+    /** VmRSS (resident set now) of this process in KiB; -1 where unavailable. */
+    static long vmRssKb() {
+        return status("VmRSS:");
+    }
+
+    private static long status(String key) {
         try {
             for (String line : Files.readAllLines(Paths.get("/proc/self/status"), StandardCharsets.UTF_8)) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
+                if (line.startsWith(key)) {
+                    return Long.parseLong(line.substring(key.length()).trim().split("\\s+")[0]);
                 }
             }
         } catch (IOException | RuntimeException e) {

@@ -46,7 +46,23 @@ final class Forked {
 
     static Forked run(String agentOptions, List<String> jvmArgs, String classPath, Map<String, String> env,
                       String mainClass, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
+        return run(List.of(), agentOptions, jvmArgs, classPath, env, mainClass, args);
+    }
+
+    /**
+     * The JVM started from inside the cgroup whose {@code cgroup.procs} is {@code procs}: a shell
+     * writes its pid there and then becomes the JVM, so the JVM is in it from its first instruction.
+     */
+    static Forked runInCgroup(Path procs, String agentOptions, List<String> jvmArgs, String classPath, String mainClass,
+                              String... args) throws IOException, InterruptedException {
+        return run(List.of("sh", "-c", "echo $$ > '" + procs + "' && exec \"$0\" \"$@\""), agentOptions, jvmArgs,
+                classPath, Map.of(), mainClass, args);
+    }
+
+    private static Forked run(List<String> launcher, String agentOptions, List<String> jvmArgs, String classPath,
+                              Map<String, String> env, String mainClass, String... args)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(launcher);
         cmd.add(java());
         if (agentOptions != null) {
             cmd.add("-javaagent:" + AGENT + (agentOptions.isEmpty() ? "" : "=" + agentOptions));

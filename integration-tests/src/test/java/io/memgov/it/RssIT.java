@@ -88,4 +88,52 @@ class RssIT {
         assertTrue(run.stdout.contains("malloc.mib=" + mib + " held=" + (mib > 0)), run.toString());
         return MemgovLog.read(log).one("summary");
     }
+
+    /**
+     * A container's limit (a cgroup v1 memory cgroup made for the test, 1 GiB; root only, else the test
+     * is skipped): the start event logs it, and RSS driven to 93% of it by mallocs outside both
+     * frameworks while governed memory is far under its limit gives one {@code rss-high} warning with the
+     * breakdown, and the JVM is not killed.
+     */
+    @org.junit.jupiter.api.Test
+    void rssNearTheContainersLimitWarnsOnce() throws Exception {
+        Path parent = Path.of("/sys/fs/cgroup/memory");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isWritable(parent),
+                "needs a writable cgroup v1 memory hierarchy (root): " + parent);
+        Path cg = parent.resolve("memgov-it-" + ProcessHandle.current().pid());
+        long limit = 1L << 30;
+        java.nio.file.Files.createDirectories(cg);
+        try {
+            java.nio.file.Files.writeString(cg.resolve("memory.limit_in_bytes"), String.valueOf(limit));
+            Path log = Forked.newLog("rss-high");
+            long target = limit * 93 / 100;
+            Forked run = Forked.runInCgroup(cg.resolve("cgroup.procs"), "log.file=" + log + ",host.limit=64m", HEAP,
+                    Forked.examplesClassPath(), "io.memgov.examples.NativeOther", "rss:" + target, "2500");
+            assertEquals(0, run.exitCode, run.toString());
+            MemgovLog events = MemgovLog.read(log);
+            assertEquals(limit, num(events.one("start"), "container.limit"), events.one("start").toString());
+            List<Map<String, String>> warns = events.all("rss-high");
+            assertEquals(1, warns.size(), "one warning (at most one a minute): " + warns);
+            Map<String, String> w = warns.get(0);
+            assertTrue(num(w, "rss") >= limit * 9 / 10, w.toString());
+            assertEquals(limit, num(w, "container.limit"), w.toString());
+            assertTrue(num(w, "native.other") >= 400L << 20, "the mallocs are native.other: " + w);
+            assertTrue(num(w, "host.used") < 64L << 20, w.toString());
+            assertTrue(w.get("message").contains("of the container's memory limit while governed memory is under its limit"),
+                    w.toString());
+        } finally {
+            for (int i = 0; i < 50 && !deleted(cg); i++) {
+                Thread.sleep(100); // the JVM's exit leaves the cgroup a moment later
+            }
+        }
+    }
+
+    private static boolean deleted(Path cgroup) {
+        try {
+            java.nio.file.Files.deleteIfExists(cgroup); // rmdir of an empty cgroup
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
 }

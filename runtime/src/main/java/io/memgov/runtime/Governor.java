@@ -330,7 +330,9 @@ public final class Governor {
         if (limit >= 0 && bytes > limit) {
             throw fail(budget, tier, bytes, policy, "the request alone is larger than the limit");
         }
-        logLimit(budget, tier, bytes, policy);
+        if (policy != OnLimit.FAIL) {
+            logLimit(budget, tier, bytes, policy); // a refusal is logged by fail(), once, with its message
+        }
         // pooled bytes count against HOST: dropping idle buffers is the first thing a limit does
         if (tier != Tier.DEVICE.ordinal() && trimPool(budget.used() + bytes - limit) > 0 && budget.tryReserve(bytes)) {
             return;

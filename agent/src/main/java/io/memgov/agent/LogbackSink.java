@@ -44,8 +44,16 @@ public final class LogbackSink implements LogSink {
     private final PrintStream err;
     /** The file key (device and inode) of the file being written, null when unknown. */
     private volatile Object fileKey;
-    /** A write failure was said on stderr; cleared when writes go through again. */
+    /**
+     * A write failure was said on stderr; cleared by {@link #reopenIfMoved} once the file grew since
+     * (Logback's own "recovered" also comes after a reopen that wrote nothing, or a write into its
+     * buffer before the flush that fails again: alone it cannot tell that the disk has room again).
+     */
     private final AtomicBoolean writeFailureSaid = new AtomicBoolean();
+    /** The last write to the file failed. */
+    private volatile boolean failing;
+    /** The file's size when the failure was said. */
+    private volatile long sizeWhenSaid;
     /** A failed reopen was said on stderr; cleared when a reopen succeeds. */
     private final AtomicBoolean reopenFailureSaid = new AtomicBoolean();
     private final RecoveryListener recovery = new RecoveryListener() {
@@ -56,7 +64,7 @@ public final class LogbackSink implements LogSink {
 
         @Override
         public void recoveryOccured() {
-            writeFailureSaid.set(false);
+            writeRecovered();
         }
     };
 
@@ -132,11 +140,18 @@ public final class LogbackSink implements LogSink {
         }
     }
 
+    /** A write to the log file went through (into Logback's buffer at least). */
+    void writeRecovered() {
+        failing = false;
+    }
+
     /** A write to the log file failed: said once on stderr (until writes go through again). */
     void writeFailed(IOException e) {
+        failing = true;
         if (!writeFailureSaid.compareAndSet(false, true)) {
             return;
         }
+        sizeWhenSaid = size(path);
         String cause = e.getMessage() == null || e.getMessage().isEmpty() ? e.toString() : e.getMessage();
         err.println("memgov: cannot write the log file " + path + ": " + cause
                 + "; memgov's events are lost until it can be written again (governing goes on). "
@@ -154,6 +169,9 @@ public final class LogbackSink implements LogSink {
         if (file == null) {
             return null;
         }
+        if (writeFailureSaid.get() && !failing && size(path) > sizeWhenSaid) {
+            writeFailureSaid.set(false); // writes go through again: a later failure is said again
+        }
         Object now = fileKey(path);
         Object was = fileKey;
         if (now != null && (now.equals(was) || was == null)) {
@@ -166,6 +184,7 @@ public final class LogbackSink implements LogSink {
             listen();
             fileKey = fileKey(path);
             reopenFailureSaid.set(false);
+            writeFailureSaid.set(false); // a new file: its failures are news
             return why;
         } catch (IOException | RuntimeException e) {
             if (reopenFailureSaid.compareAndSet(false, true)) {
@@ -175,6 +194,15 @@ public final class LogbackSink implements LogSink {
                 err.flush();
             }
             return null;
+        }
+    }
+
+    /** The size of {@code p}, -1 when unknown. */
+    private static long size(Path p) {
+        try {
+            return Files.size(p);
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 

@@ -12,7 +12,6 @@ import java.nio.file.Paths;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -141,11 +140,37 @@ class LogbackSinkTest {
     }
 
     @Test
+    void aFailureIsSaidAgainOnlyAfterWritesWentThroughInBetween(@TempDir Path dir) throws Exception {
+        Err err = new Err();
+        LogbackSink sink = LogbackSink.open(dir.resolve("gov.log").toString(), err.stream);
+        java.io.IOException full = new java.io.IOException("No space left on device");
+        sink.writeFailed(full);
+        sink.writeRecovered(); // Logback's buffered write ...
+        sink.writeFailed(full); // ... and the flush that fails again
+        assertNull(sink.reopenIfMoved()); // the background check: still failing
+        sink.writeFailed(full);
+        assertEquals(1, err.lines().size(), err.lines().toString());
+        sink.writeRecovered(); // Logback reopened the file, wrote nothing yet
+        assertNull(sink.reopenIfMoved());
+        sink.writeFailed(full);
+        assertEquals(1, err.lines().size(), "nothing went through in between: " + err.lines());
+        sink.writeRecovered();
+        sink.write("it went through"); // the file grows: writes go through again
+        assertNull(sink.reopenIfMoved());
+        sink.writeFailed(new java.io.IOException("Input/output error"));
+        sink.close();
+        List<String> said = err.lines();
+        assertEquals(2, said.size(), said.toString());
+        assertTrue(said.get(1).startsWith("memgov: cannot write the log file " + dir.resolve("gov.log").toAbsolutePath()
+                + ": Input/output error; "), said.get(1));
+        assertTrue(said.get(1).endsWith("Check the file and its disk, or set memgov.log.file to another file"), said.get(1));
+    }
+
+    @Test
     void consoleTargetsHaveNoFileToWatch() {
         LogbackSink sink = LogbackSink.open("stderr", new Err().stream);
         assertNull(sink.path());
         assertNull(sink.reopenIfMoved());
-        assertFalse(sink.path() != null);
         sink.close();
     }
 }

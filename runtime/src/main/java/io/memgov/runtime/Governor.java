@@ -747,7 +747,10 @@ public final class Governor {
      * exception from the tensor's use; the log gets one {@code error} event per file.
      */
     private void restoreFailed(Tracked t, SpillFile file, SpillException e) {
-        if (file != null && !file.firstFailure()) {
+        if (file == null || !store.holds(file) || t.state == Tracked.FREED) {
+            return; // the tensor was released meanwhile (a prefetch racing close): its file went with it
+        }
+        if (!file.firstFailure()) {
             return;
         }
         StackTraceElement[] st = e.getStackTrace();

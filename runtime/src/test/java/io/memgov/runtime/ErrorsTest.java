@@ -210,6 +210,19 @@ class ErrorsTest {
     }
 
     @Test
+    void aFileGoneWithItsReleasedTensorIsNoError() throws Exception {
+        govern("host.limit=1000,on-limit=spill,wait.timeout=100ms");
+        FakeTensor ta = new FakeTensor("a", bytes(300, 10));
+        Object a = spilled(ta);
+        assertTrue(Governor.beginRestore(a)); // a prefetch, say, that the tensor's close races
+        g.spillStore().delete(ta.file); // what the release does to its file
+        assertThrows(SpillException.class, () -> Governor.readSpill(a, ByteBuffer.allocate(300)));
+        Governor.endRestore(a, false);
+        assertEquals(0, events("error").size(), lines::toString);
+        Governor.release(a);
+    }
+
+    @Test
     void aGoodRestoreLogsNoError() throws Exception {
         govern("host.limit=1000,on-limit=spill,wait.timeout=100ms");
         FakeTensor ta = new FakeTensor("a", bytes(300, 9));

@@ -455,6 +455,11 @@ public final class SpillStore implements AutoCloseable {
         }
     }
 
+    /** True while {@code file} is one of this store's files (written, and not deleted since). */
+    public boolean holds(SpillFile file) {
+        return file != null && live.contains(file);
+    }
+
     /** Number of spill files currently held. */
     public int files() { return files.get(); }
 

@@ -73,6 +73,8 @@ public final class Installer {
 
         cleanUpStale(log);
         warnIfSpillDirUnusable(config, log);
+        warnIfLimitTiny(config, "memgov.host.limit", config.hostLimit(), log);
+        warnIfLimitTiny(config, "memgov.device.limit", config.deviceLimit(), log);
         Governor governor = new Governor(config, log);
         governor.identity(identity);
         Governor.install(governor);
@@ -104,6 +106,17 @@ public final class Installer {
             }
         });
         Observability.install(governor, config, args);
+        if (sink instanceof LogbackSink && ((LogbackSink) sink).path() != null) {
+            LogbackSink file = (LogbackSink) sink;
+            // logrotate: a deleted or renamed log file is opened afresh at its path (one stat a second, off the hot path)
+            governor.everySecond(() -> {
+                String why = file.reopenIfMoved();
+                if (why != null) {
+                    log.emit(LogLevel.INFO, "log-reopened", "file", file.path(), "reason", why,
+                            "pid", ProcessHandle.current().pid(), "version", AgentVersion.get());
+                }
+            });
+        }
         governor.startBackground(config.reportIntervalMillis());
 
         Map<String, Object> start = new java.util.LinkedHashMap<>();
@@ -192,6 +205,48 @@ public final class Installer {
                     "source", config.sourceOf("memgov.disk.dir").label(), "message", msg);
             System.err.println(msg);
         }
+    }
+
+    /** A limit under this is smaller than most tensors (see {@link #tinyLimitWarning}). */
+    static final long TINY_LIMIT = 64 * 1024;
+
+    /**
+     * A HOST or DEVICE limit of 0, or under {@link #TINY_LIMIT} (64 KiB: 16384 floats, a 128×128 matrix),
+     * is almost always a mistake, such as a size without its suffix ({@code host.limit=512} is 512 bytes):
+     * every tensor larger than the limit fails at once. Says so at start (config-warning and stderr); the
+     * agent still installs with the limit as given.
+     */
+    static void warnIfLimitTiny(MemgovConfig config, String key, long limit, EventLog log) {
+        String msg = tinyLimitWarning(config, key, limit);
+        if (msg != null) {
+            log.emit(LogLevel.WARN, "config-warning", "key", key, "value", config.rawValue(key),
+                    "source", config.sourceOf(key).label(), "message", msg);
+            System.err.println(msg);
+        }
+    }
+
+    /** The warning for {@code key}={@code limit} (bytes, -1 for none), or null when it is not tiny. */
+    static String tinyLimitWarning(MemgovConfig config, String key, long limit) {
+        if (limit < 0 || limit >= TINY_LIMIT) {
+            return null;
+        }
+        String raw = config.rawValue(key);
+        String rest;
+        if (limit == 0) {
+            rest = "0 bytes: every tensor allocation fails at once with an OutOfMemoryError (the request alone is"
+                    + " larger than the limit), whatever memgov.on-limit says.";
+        } else {
+            OnLimit p = config.onLimit();
+            rest = limit + " bytes, under 64 KiB and smaller than most tensors: every tensor larger than " + limit
+                    + " bytes fails at once with an OutOfMemoryError (the request alone is larger than the limit),"
+                    + " whatever memgov.on-limit says, and nearly every other allocation "
+                    + (p == OnLimit.SPILL ? "spills first" : p == OnLimit.WAIT ? "waits, then fails" : "fails")
+                    + " (on-limit=" + p.configName() + ").";
+        }
+        String bare = raw != null && raw.trim().matches("[0-9]+") && limit > 0
+                ? " (a bare number is bytes: did you mean " + raw.trim() + "m?)" : "";
+        return "memgov: " + key + "=" + raw + " (from " + config.sourceOf(key).label() + ") is " + rest
+                + " Set " + key + " to the memory tensors may use, e.g. 512m, 4g or 25%" + bare + ", or none for no limit";
     }
 
     static LogSink openSink(String target) {

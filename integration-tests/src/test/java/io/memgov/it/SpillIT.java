@@ -176,10 +176,19 @@ class SpillIT {
         assertFalse(stdout.contains("WRONG"), "a corrupt spill file must never give wrong data: " + stdout);
         Matcher err = Pattern.compile("array \\d+ error (memgov: spill file (\\S+) of tensor (\\d+) is corrupt.*)").matcher(stdout);
         int errors = 0;
+        List<java.util.Map<String, String>> logged = MemgovLog.read(log).all("error");
         while (err.find()) {
             errors++;
             assertTrue(err.group(1).contains("its data was not restored"), err.group(1));
             assertTrue(err.group(2).startsWith(spillDir.toString()), err.group(2));
+            // the log says it too: one error event per damaged file, with the message the application got
+            String message = err.group(1);
+            List<java.util.Map<String, String>> same = logged.stream().filter(e -> message.equals(e.get("message")))
+                    .collect(java.util.stream.Collectors.toList());
+            assertEquals(1, same.size(), "one error event for " + message + " in " + logged);
+            assertEquals(err.group(2), same.get(0).get("file"));
+            assertEquals(err.group(3), same.get(0).get("id"));
+            assertTrue(same.get(0).get("exception").startsWith("io.memgov.runtime.spill.CorruptSpillException: "), same.get(0).toString());
         }
         assertTrue(errors >= 4, "every damaged array reports its file: " + stdout);
         assertEquals(8, errors + count(stdout, " value "), stdout);

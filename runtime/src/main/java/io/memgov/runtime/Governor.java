@@ -7,6 +7,7 @@ import io.memgov.runtime.config.Values;
 import io.memgov.runtime.log.EventLog;
 import io.memgov.runtime.pool.BufferPool;
 import io.memgov.runtime.pool.DirectBuffers;
+import io.memgov.runtime.spill.DiskFullException;
 import io.memgov.runtime.spill.SpillBridge;
 import io.memgov.runtime.spill.SpillException;
 import io.memgov.runtime.spill.SpillFile;
@@ -81,8 +82,15 @@ public final class Governor {
     private final AtomicLong restoreBytes = new AtomicLong();
     private final SpillStore store;
     private final SpillBridge[] spillBridges = new SpillBridge[FRAMEWORKS.length];
-    private final AtomicLong lastLimitLog = new AtomicLong();
-    private final AtomicLong limitsNotLogged = new AtomicLong();
+    /**
+     * {@code limit} events: when each was last logged and how many were not logged since, per tier
+     * (index {@code 2 * tier}) and, for refusals ({@code action=fail}), on their own ({@code 2 * tier + 1}).
+     */
+    private final AtomicLong[] lastLimitLog = newCounters(2 * Tier.values().length);
+    private final AtomicLong[] limitsNotLogged = newCounters(2 * Tier.values().length);
+    /** Spills refused for want of disk (DISK at its limit, or its file system full), and the last such refusal. */
+    private final AtomicLong diskFulls = new AtomicLong();
+    private volatile DiskFullException lastDiskFull;
     /** Allocations waiting for releases wait on this; releases notify it only when someone waits. */
     private final Object waitLock = new Object();
     private volatile int waiters;
@@ -314,11 +322,14 @@ public final class Governor {
     private void admitOverLimit(Budget budget, int tier, int device, long bytes) {
         long limit = budget.limit();
         OnLimit policy = config.onLimit();
+        long diskFullsBefore = diskFulls.get(); // a refusal after spills failed for want of disk names the disk
         limitHits.incrementAndGet();
         if (limit >= 0 && bytes > limit) {
             throw fail(budget, tier, bytes, policy, "the request alone is larger than the limit");
         }
-        logLimit(budget, tier, bytes, policy);
+        if (policy != OnLimit.FAIL) {
+            logLimit(budget, tier, bytes, policy); // a refusal is logged by fail(), once, with its message
+        }
         // pooled bytes count against HOST: dropping idle buffers is the first thing a limit does
         if (tier != Tier.DEVICE.ordinal() && trimPool(budget.used() + bytes - limit) > 0 && budget.tryReserve(bytes)) {
             return;
@@ -366,9 +377,15 @@ public final class Governor {
                     trimPool(budget.used() + bytes - limit); // buffers pooled while we waited
                 }
             }
+            String within = " within memgov.wait.timeout=" + config.waitTimeoutMillis() + "ms";
+            DiskFullException full = policy == OnLimit.SPILL && diskFulls.get() != diskFullsBefore ? lastDiskFull : null;
+            if (full != null) {
+                throw fail(budget, tier, bytes, policy, diskFullReason(full) + " and nothing was released" + within,
+                        diskFullFix(full));
+            }
             throw fail(budget, tier, bytes, policy, (policy == OnLimit.SPILL
                     ? "nothing more could be spilled (tensors in use, shared or not spillable) and nothing was released"
-                    : "nothing was released") + " within memgov.wait.timeout=" + config.waitTimeoutMillis() + "ms");
+                    : "nothing was released") + within);
         }
         throw fail(budget, tier, bytes, policy, null);
     }
@@ -607,6 +624,10 @@ public final class Governor {
             }
         } catch (SpillException e) {
             // a full disk or an I/O error: nothing was lost, the tensor stays resident
+            if (e instanceof DiskFullException) {
+                lastDiskFull = (DiskFullException) e;
+                diskFulls.incrementAndGet();
+            }
             diskFailures.incrementAndGet();
             if (diskFailures.get() <= MAX_ADVICE_ERRORS_LOGGED) {
                 error(e.getMessage(), null);
@@ -709,7 +730,30 @@ public final class Governor {
     public static void readSpill(Object record, java.nio.ByteBuffer target) throws SpillException {
         Governor g = current;
         Tracked t = ((Tracked) record).storage;
-        g.store.readInto(t.spillFile, target);
+        SpillFile file = t.spillFile;
+        try {
+            g.store.readInto(file, target);
+        } catch (SpillException e) {
+            g.restoreFailed(t, file, e);
+            throw e;
+        }
+    }
+
+    /**
+     * A spill file could not be read back (corrupt, missing, unreadable): the application gets the
+     * exception from the tensor's use; the log gets one {@code error} event per file.
+     */
+    private void restoreFailed(Tracked t, SpillFile file, SpillException e) {
+        if (file == null || !store.holds(file) || t.state == Tracked.FREED) {
+            return; // the tensor was released meanwhile (a prefetch racing close): its file went with it
+        }
+        if (!file.firstFailure()) {
+            return;
+        }
+        StackTraceElement[] st = e.getStackTrace();
+        log.emit(LogLevel.ERROR, "error", "message", e.getMessage(), "exception", String.valueOf(e),
+                "at", st.length > 0 ? st[0].toString() : "", "id", t.id, "bytes", t.bytes,
+                "file", file == null ? "" : String.valueOf(file.path()));
     }
 
     /** Ends a restore: {@code ok}, the storage is resident again and its file gone; else it stays spilled. */
@@ -787,17 +831,46 @@ public final class Governor {
     }
 
     private MemgovOutOfMemoryError fail(Budget budget, int tier, long bytes, OnLimit policy, String why) {
+        return fail(budget, tier, bytes, policy, why, null);
+    }
+
+    /** Why spilling stopped, when the disk did it: which disk, its use and limit (or its free space). */
+    private static String diskFullReason(DiskFullException e) {
+        String dir = e.dir() == null ? "?" : e.dir().toString();
+        String use = "spill files hold " + e.used() + " bytes (" + Values.formatBytes(e.used()) + ") of memgov.disk.limit="
+                + (e.limit() < 0 ? "none" : e.limit() + " bytes (" + Values.formatBytes(e.limit()) + ")");
+        if (e.noSpace()) {
+            Throwable c = e.getCause();
+            String errno = c == null ? "no space left" : c.getMessage() != null ? c.getMessage() : c.toString();
+            return "nothing more could be spilled: the disk of memgov.disk.dir=" + dir + " is full (" + errno
+                    + (e.usable() >= 0 ? "; " + e.usable() + " bytes usable there" : "") + "; " + use + ")";
+        }
+        return "nothing more could be spilled: the DISK tier is at its limit (" + use + " in memgov.disk.dir=" + dir
+                + "; a spill file of " + e.requested() + " bytes did not fit)";
+    }
+
+    private static String diskFullFix(DiskFullException e) {
+        return e.noSpace()
+                ? "Free space on that disk or point memgov.disk.dir to a bigger disk, raise memgov.host.limit, or close arrays that are no longer needed"
+                : "Raise memgov.disk.limit (or memgov.host.limit), or close arrays that are no longer needed";
+    }
+
+    /** {@code fix}: what the user can do, null for the tier's usual advice. */
+    private MemgovOutOfMemoryError fail(Budget budget, int tier, long bytes, OnLimit policy, String why, String fix) {
         failures.incrementAndGet();
         String tierName = budget.name().toUpperCase(java.util.Locale.ROOT);
         String msg = "memgov: " + tierName + " limit reached: requested " + bytes + " bytes ("
                 + Values.formatBytes(bytes) + "), " + tierName + " holds " + budget.used() + " bytes ("
                 + Values.formatBytes(budget.used()) + ") of its limit of " + budget.limit() + " bytes ("
                 + Values.formatBytes(budget.limit()) + "); on-limit=" + policy.configName()
-                + (why == null ? "" : ": " + why)
-                + ". Raise memgov." + Tier.values()[tier].key() + ".limit, close arrays that are no longer needed"
-                + (policy == OnLimit.FAIL ? ", or set memgov.on-limit=spill or wait" : "");
-        log.emit(LogLevel.ERROR, "limit", "tier", Tier.values()[tier].key(), "requested", bytes, "used", budget.used(),
-                "limit", budget.limit(), "action", "fail", "message", msg);
+                + (why == null ? "" : ": " + why) + ". "
+                + (fix != null ? fix : "Raise memgov." + Tier.values()[tier].key() + ".limit, close arrays that are no longer needed"
+                + (policy == OnLimit.FAIL ? ", or set memgov.on-limit=spill or wait" : ""));
+        if (limitLogDue(2 * tier + 1)) {
+            log.emit(LogLevel.ERROR, "limit", "tier", Tier.values()[tier].key(), "requested", bytes, "used", budget.used(),
+                    "limit", budget.limit(), "action", "fail", "not.logged", limitsNotLogged[2 * tier + 1].getAndSet(0),
+                    "message", msg);
+        }
         metrics.limitReached(Tier.values()[tier].key(), bytes, budget.used(), budget.limit(), "fail");
         return new MemgovOutOfMemoryError(msg);
     }
@@ -805,14 +878,33 @@ public final class Governor {
     /** A {@code limit} event, at most one a second per tier (with how many were not logged). */
     private void logLimit(Budget budget, int tier, long bytes, OnLimit policy) {
         metrics.limitReached(Tier.values()[tier].key(), bytes, budget.used(), budget.limit(), policy.configName());
-        long now = System.nanoTime();
-        long last = lastLimitLog.get();
-        if (now - last < 1_000_000_000L && last != 0 || !lastLimitLog.compareAndSet(last, now)) {
-            limitsNotLogged.incrementAndGet();
-            return;
+        if (limitLogDue(2 * tier)) {
+            log.emit(LogLevel.INFO, "limit", "tier", Tier.values()[tier].key(), "requested", bytes, "used", budget.used(),
+                    "limit", budget.limit(), "action", policy.configName(), "not.logged", limitsNotLogged[2 * tier].getAndSet(0));
         }
-        log.emit(LogLevel.INFO, "limit", "tier", Tier.values()[tier].key(), "requested", bytes, "used", budget.used(),
-                "limit", budget.limit(), "action", policy.configName(), "not.logged", limitsNotLogged.getAndSet(0));
+    }
+
+    /**
+     * True when a {@code limit} event of {@code slot} (see {@link #lastLimitLog}) may be logged now: the
+     * first, and then at most one a second; otherwise it is counted in the next one's {@code not.logged}.
+     */
+    private boolean limitLogDue(int slot) {
+        long now = System.nanoTime();
+        AtomicLong lastLog = lastLimitLog[slot];
+        long last = lastLog.get();
+        if (last != 0 && now - last < 1_000_000_000L || !lastLog.compareAndSet(last, now == 0 ? 1 : now)) {
+            limitsNotLogged[slot].incrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    private static AtomicLong[] newCounters(int n) {
+        AtomicLong[] a = new AtomicLong[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = new AtomicLong();
+        }
+        return a;
     }
 
     private void signalReleased() {

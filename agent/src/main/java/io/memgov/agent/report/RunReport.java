@@ -236,8 +236,9 @@ final class RunReport {
     }
 
     /**
-     * The {@code limit} events: the one a second per tier that says a limit was met (with its action
-     * and {@code not.logged}), and one with a {@code message} for every allocation refused.
+     * The {@code limit} events: at most one a second per tier says a limit was met (with its action and
+     * {@code not.logged}), and at most one a second per tier says an allocation was refused
+     * ({@code action=fail} with its {@code message}; older agents logged every refusal).
      */
     private void limits() {
         Section t = new Section("Limits met", "tier", "limit events", "actions", "refused", "first at", "last at",
@@ -245,11 +246,14 @@ final class RunReport {
         Map<String, List<LogEvent>> byTier = new LinkedHashMap<>();
         List<LogEvent> refusals = new ArrayList<>();
         long notLogged = 0;
+        long refusalsNotLogged = 0;
         for (LogEvent e : run.all("limit")) {
             byTier.computeIfAbsent(e.fields.getOrDefault("tier", "?"), k -> new ArrayList<>()).add(e);
-            notLogged += Math.max(0, e.num("not.logged", 0));
             if (e.has("message")) {
                 refusals.add(e);
+                refusalsNotLogged += Math.max(0, e.num("not.logged", 0));
+            } else {
+                notLogged += Math.max(0, e.num("not.logged", 0));
             }
         }
         byTier.forEach((tier, es) -> {
@@ -259,9 +263,8 @@ final class RunReport {
             for (LogEvent e : es) {
                 if (e.has("message")) {
                     refused++;
-                } else {
-                    actions.merge(e.fields.getOrDefault("action", "?"), 1, Integer::sum);
                 }
+                actions.merge(e.fields.getOrDefault("action", "?"), 1, Integer::sum);
                 maxReq = Math.max(maxReq, e.num("requested", 0));
             }
             StringBuilder a = new StringBuilder();
@@ -276,7 +279,9 @@ final class RunReport {
         if (last != null && last.has("limit.hits") && (fin("limit.hits") > 0 || !byTier.isEmpty())) {
             t.note("limit met " + fin("limit.hits") + " times in all (limit.hits); "
                     + (run.all("limit").size() - refusals.size()) + " logged (at most one a second per tier; "
-                    + notLogged + " not logged before them, counted in their not.logged)");
+                    + notLogged + " not logged before them, counted in their not.logged)"
+                    + (refusalsNotLogged > 0 ? "; refusals: " + refusals.size() + " logged, " + refusalsNotLogged
+                    + " more not logged (at most one a second per tier, counted in their not.logged)" : ""));
         }
         if (last != null && last.has("failures")) {
             t.note("failures: " + fin("failures") + " allocations refused (OutOfMemoryError)");

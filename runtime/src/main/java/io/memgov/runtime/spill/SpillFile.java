@@ -13,6 +13,8 @@ public final class SpillFile {
     private final int crc32;
     /** The file's size, modification time and key (inode) right after it was written; null if unknown. */
     volatile Object stamp;
+    /** A failed read of this file was reported (see {@link #firstFailure}). */
+    private boolean failed;
 
     SpillFile(long id, long length, Path path, long size, int crc32c, int crc32) {
         this.id = id;
@@ -26,6 +28,16 @@ public final class SpillFile {
     /** True when this file holds {@code length} bytes whose CRC32C and CRC32 are these. */
     boolean holds(long length, int crc32c, int crc32) {
         return this.length == length && this.crc32c == crc32c && this.crc32 == crc32;
+    }
+
+    /**
+     * True the first time it is called: a restore from this file failed, and the caller reports it
+     * (once per file, however many uses or prefetches find it corrupt or missing).
+     */
+    public synchronized boolean firstFailure() {
+        boolean first = !failed;
+        failed = true;
+        return first;
     }
 
     /** The tensor id. */

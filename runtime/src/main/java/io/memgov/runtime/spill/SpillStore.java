@@ -59,6 +59,8 @@ public final class SpillStore implements AutoCloseable {
     private final Path dir;
     private final Budget disk;
     private final boolean posix;
+    /** Opens a new spill file for writing (a test may substitute a channel that fails as a full disk does). */
+    private final Opener opener;
     private final AtomicLong seq = new AtomicLong();
     private final Set<SpillFile> live = ConcurrentHashMap.newKeySet();
     /** Files kept after a restore, by tensor id (see {@link #retain}); each is also in {@link #live}. */
@@ -77,12 +79,25 @@ public final class SpillStore implements AutoCloseable {
      * @param disk the DISK budget: used/peak/limit in bytes of spill files
      */
     public SpillStore(Path dir, Budget disk) {
+        this(dir, disk, null);
+    }
+
+    /** {@code opener}: how a new spill file is opened for writing; null for the real one. */
+    SpillStore(Path dir, Budget disk, Opener opener) {
         if (dir == null || disk == null) {
             throw new NullPointerException(dir == null ? "dir" : "disk");
         }
         this.dir = dir.toAbsolutePath();
         this.disk = disk;
         this.posix = this.dir.getFileSystem().supportedFileAttributeViews().contains("posix");
+        this.opener = opener != null ? opener : posix
+                ? path -> FileChannel.open(path, WRITE_OPTION_SET, PosixFilePermissions.asFileAttribute(FILE_PERMS))
+                : path -> FileChannel.open(path, WRITE_OPTIONS);
+    }
+
+    /** Opens a new spill file (CREATE_NEW) for writing. */
+    interface Opener {
+        FileChannel open(Path path) throws IOException;
     }
 
     public Path dir() { return dir; }
@@ -111,14 +126,12 @@ public final class SpillStore implements AutoCloseable {
         ByteBuffer src = data.duplicate();
         long length = src.remaining();
         long size = HEADER + length + TRAILER;
-        CRC32C crc = new CRC32C();
-        crc.update(src.duplicate());
-        CRC32 crc2 = new CRC32();
-        crc2.update(src.duplicate());
-        int sum = (int) crc.getValue();
-        int sum2 = (int) crc2.getValue();
+        int sum = 0;
+        int sum2 = 0;
         SpillFile clean = retained.remove(id);
         if (clean != null) {
+            sum = crc32c(src);
+            sum2 = crc32(src);
             if (clean.holds(length, sum, sum2) && live.contains(clean) && untouched(clean)) {
                 return clean; // unchanged since it was restored from this file: nothing to write
             }
@@ -129,7 +142,12 @@ public final class SpillStore implements AutoCloseable {
             long limit = disk.limit();
             throw new DiskFullException("memgov: cannot spill tensor " + id + ": DISK tier request of " + size
                     + " bytes (" + length + " bytes of data) would exceed the limit (used " + used + " of limit "
-                    + limit + " bytes); raise memgov.disk.limit or free space in " + dir, size, used, limit);
+                    + limit + " bytes); raise memgov.disk.limit or free space in " + dir, size, used, limit,
+                    dir, false, -1, null);
+        }
+        if (clean == null) { // checksummed only once the file has room: a full DISK costs no pass over the data
+            sum = crc32c(src);
+            sum2 = crc32(src);
         }
         Path path = null;
         boolean done = false;
@@ -144,9 +162,7 @@ public final class SpillStore implements AutoCloseable {
             while (ch == null) {
                 path = dir.resolve("spill-" + id + "-" + seq.getAndIncrement() + ".bin");
                 try {
-                    ch = posix
-                            ? FileChannel.open(path, WRITE_OPTION_SET, PosixFilePermissions.asFileAttribute(FILE_PERMS))
-                            : FileChannel.open(path, WRITE_OPTIONS);
+                    ch = opener.open(path);
                 } catch (FileAlreadyExistsException e) {
                     path = null; // a stale file of another run in a pre-existing directory: take the next name
                 }
@@ -179,8 +195,14 @@ public final class SpillStore implements AutoCloseable {
             }
             return file;
         } catch (SpillException e) {
+            if (!(e instanceof DiskFullException) && isNoSpace(e.getCause())) {
+                throw noSpace(id, length, size, path, e.getCause());
+            }
             throw e;
         } catch (IOException | RuntimeException e) {
+            if (isNoSpace(e)) {
+                throw noSpace(id, length, size, path, e);
+            }
             throw new SpillException("memgov: cannot write spill file " + (path != null ? path : dir)
                     + " of tensor " + id + " (" + length + " bytes): " + e + "; the tensor stays in memory", e);
         } finally {
@@ -194,6 +216,66 @@ public final class SpillStore implements AutoCloseable {
                 }
                 disk.release(size);
             }
+        }
+    }
+
+    private static int crc32c(ByteBuffer src) {
+        CRC32C crc = new CRC32C();
+        crc.update(src.duplicate());
+        return (int) crc.getValue();
+    }
+
+    private static int crc32(ByteBuffer src) {
+        CRC32 crc = new CRC32();
+        crc.update(src.duplicate());
+        return (int) crc.getValue();
+    }
+
+    /**
+     * True when {@code t} (or a cause of it) says the file system is full: {@code ENOSPC} ("No space
+     * left on device") or {@code EDQUOT} ("Disk quota exceeded"), as the JDK words the errno on Linux
+     * and macOS.
+     */
+    public static boolean isNoSpace(Throwable t) {
+        for (int depth = 0; t != null && depth < 8; t = t.getCause(), depth++) {
+            String m = t instanceof java.nio.file.FileSystemException
+                    ? ((java.nio.file.FileSystemException) t).getReason() : t.getMessage();
+            if (m == null && t instanceof java.nio.file.FileSystemException) {
+                m = t.getMessage();
+            }
+            if (m != null) {
+                String l = m.toLowerCase(java.util.Locale.ROOT);
+                if (l.contains("no space left on device") || l.contains("disk quota exceeded")
+                        || l.contains("not enough space on the disk")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** The file system of the spill directory is full: a {@link DiskFullException} naming it, its space and the fix. */
+    private DiskFullException noSpace(long id, long length, long size, Path path, Throwable cause) {
+        long usable = usableSpace();
+        long used = Math.max(0, disk.used() - size); // less this file's reservation, released as it is removed
+        String reason = cause.getMessage() != null && !cause.getMessage().isEmpty() ? cause.getMessage() : cause.toString();
+        return new DiskFullException("memgov: cannot spill tensor " + id + ": the disk of memgov.disk.dir=" + dir
+                + " is full (" + reason + ") writing " + (path != null ? path : dir) + " (" + size + " bytes, "
+                + length + " bytes of data)" + (usable >= 0 ? "; " + usable + " bytes usable there" : "")
+                + "; the tensor stays in memory. Free space on that disk or point memgov.disk.dir to a bigger disk",
+                size, used, disk.limit(), dir, true, usable, cause);
+    }
+
+    /** Bytes usable on the spill directory's file system (the nearest existing parent's), -1 if unknown. */
+    long usableSpace() {
+        try {
+            Path p = dir;
+            while (p != null && !Files.exists(p)) {
+                p = p.getParent();
+            }
+            return p == null ? -1 : Files.getFileStore(p).getUsableSpace();
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 
@@ -371,6 +453,11 @@ public final class SpillStore implements AutoCloseable {
             bytes.addAndGet(-file.size());
             disk.release(file.size());
         }
+    }
+
+    /** True while {@code file} is one of this store's files (written, and not deleted since). */
+    public boolean holds(SpillFile file) {
+        return file != null && live.contains(file);
     }
 
     /** Number of spill files currently held. */

@@ -251,6 +251,85 @@ class SpillStoreTest {
         }
     }
 
+    /**
+     * A real ENOSPC from the kernel: the spill file is created (and partly written, as on a disk that
+     * fills up), but the channel the store writes through is /dev/full's, whose writes fail with "No
+     * space left on device". (A tiny tmpfs would need root.)
+     */
+    @Test
+    void noSpaceLeftOnDeviceIsADiskFullNamingTheDirAndTheFixAndLeavesNoPartialFile() throws Exception {
+        Path devFull = java.nio.file.Paths.get("/dev/full");
+        assumeTrue(Files.isWritable(devFull), "/dev/full is needed to get a real ENOSPC");
+        Path dir = tmp.resolve("s");
+        Budget disk = new Budget("disk", Budget.NONE);
+        List<Path> opened = new ArrayList<>();
+        SpillStore.Opener full = path -> {
+            Files.write(path, new byte[4096], StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE); // partial
+            opened.add(path);
+            return FileChannel.open(devFull, StandardOpenOption.WRITE);
+        };
+        try (SpillStore store = new SpillStore(dir, disk, full)) {
+            byte[] data = random(64 * 1024, 9);
+            DiskFullException e = assertThrows(DiskFullException.class, () -> store.write(5, ByteBuffer.wrap(data)));
+            assertTrue(e.noSpace(), "ENOSPC is the file system being full, not the DISK limit");
+            String m = e.getMessage();
+            assertTrue(m.startsWith("memgov: cannot spill tensor 5: the disk of memgov.disk.dir=" + dir + " is full"), m);
+            assertTrue(m.contains("No space left on device"), m);
+            assertTrue(m.contains("the tensor stays in memory"), m);
+            assertTrue(m.contains("Free space on that disk or point memgov.disk.dir to a bigger disk"), m);
+            assertEquals(dir, e.dir());
+            assertEquals(-1, e.limit());
+            assertEquals(64 * 1024 + OVERHEAD, e.requested());
+            assertTrue(e.usable() >= 0, "the free space of the file system is given");
+            assertEquals(1, opened.size());
+            assertFalse(Files.exists(opened.get(0)), "the partial spill file is removed");
+            assertEquals(0, fileCount(dir));
+            assertEquals(0, disk.used(), "nothing stays reserved on DISK");
+            assertEquals(0, store.files());
+            assertTrue(SpillStore.isNoSpace(e.getCause()), String.valueOf(e.getCause()));
+        }
+    }
+
+    @Test
+    void noSpaceIsToldFromOtherIoErrors() {
+        assertTrue(SpillStore.isNoSpace(new IOException("No space left on device")));
+        assertTrue(SpillStore.isNoSpace(new java.nio.file.FileSystemException("/x/spill-1-0.bin", null, "No space left on device")));
+        assertTrue(SpillStore.isNoSpace(new java.nio.file.FileSystemException("/x", null, "Disk quota exceeded")));
+        assertTrue(SpillStore.isNoSpace(new java.io.UncheckedIOException(new IOException("No space left on device"))));
+        assertTrue(SpillStore.isNoSpace(new SpillException("memgov: cannot create spill directory",
+                new IOException("No space left on device"))));
+        assertFalse(SpillStore.isNoSpace(new IOException("Permission denied")));
+        assertFalse(SpillStore.isNoSpace(new java.nio.file.AccessDeniedException("/x")));
+        assertFalse(SpillStore.isNoSpace(new IOException((String) null)));
+        assertFalse(SpillStore.isNoSpace(new IOException("Input/output error")));
+        assertFalse(SpillStore.isNoSpace(null));
+    }
+
+    @Test
+    void otherWriteErrorsStayPlainSpillExceptions() throws Exception {
+        Budget disk = new Budget("disk", Budget.NONE);
+        SpillStore.Opener broken = path -> {
+            throw new IOException("Input/output error");
+        };
+        try (SpillStore store = new SpillStore(tmp.resolve("s"), disk, broken)) {
+            SpillException e = assertThrows(SpillException.class, () -> store.write(1, ByteBuffer.allocate(10)));
+            assertFalse(e instanceof DiskFullException, e.toString());
+            assertTrue(e.getMessage().contains("Input/output error"), e.getMessage());
+            assertEquals(0, disk.used());
+        }
+    }
+
+    @Test
+    void aFullDiskLimitIsNotNoSpace() throws Exception {
+        Budget disk = new Budget("disk", 10);
+        try (SpillStore store = new SpillStore(tmp.resolve("s"), disk)) {
+            DiskFullException e = assertThrows(DiskFullException.class, () -> store.write(1, ByteBuffer.allocate(100)));
+            assertFalse(e.noSpace());
+            assertEquals(10, e.limit());
+            assertEquals(tmp.resolve("s").toAbsolutePath(), e.dir());
+        }
+    }
+
     @Test
     void diskFullOnFirstWriteCreatesNoDirectory() {
         Path dir = tmp.resolve("s");

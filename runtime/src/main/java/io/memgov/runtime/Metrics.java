@@ -32,11 +32,11 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * <p><b>Cost bound.</b> A stack walk costs 2-5 µs in a loop of walks and hundreds of microseconds in the
  * middle of hot code (300-700 µs in a DJL training step: deep stacks, cold caches, the compiled code's debug
  * information), and about as much again in the code after it. With a fixed N a workload that allocates
- * gigabytes a second would walk thousands of times a second, so N adapts: after each sampled walk, N is
- * multiplied by the square root of (walk time, a moving average) × {@link #WALK_BUDGET} / (time since the
- * previous sampled walk), at most doubled or halved a step, and never under the configured N. Walks thus
- * take about 1/{@link #WALK_BUDGET} (0.05%) of one thread's time or less, as the time-spaced walks before
- * them did. Each sample's weight uses the N its thread's gap was drawn with, so the estimates stay unbiased
+ * gigabytes a second would walk thousands of times a second, so N adapts: every {@link #WINDOW} sampled
+ * walks, N becomes allocation rate × mean walk time × {@link #WALK_BUDGET} over that window (the rate from
+ * the bytes the sampling threads counted down), at most 4 times or a quarter of what it was, never under
+ * the configured N. Walks thus take about 1/{@link #WALK_BUDGET} (0.05%) of one thread's time or less, as
+ * the time-spaced walks before them did. Each sample's weight uses the N its thread's gap was drawn with, so the estimates stay unbiased
  * while N moves; the current N is the report's {@code sites.sample.bytes}.
  *
  * <p>Separately, about one allocation in {@link #INTERVAL} (a gap of 1 to 2×INTERVAL-1 allocation ids,
@@ -80,15 +80,21 @@ public final class Metrics {
     private final long seed;
     /** Countdowns made so far: each gets its own generator stream (the first thread's is the same every run). */
     private final AtomicLong streams = new AtomicLong();
-    // guarded by control: the adaptation of sampleBytes
+    // guarded by control: the adaptation of sampleBytes, over windows of WINDOW walks
     private final Object control = new Object();
-    private long lastWalkNanos = System.nanoTime();
-    private double walkNanosAverage;
+    private long windowStart = System.nanoTime();
+    private long windowBytes;
+    private long windowWalkNanos;
+    private int windowWalks;
     private long byteSamples;
+    /** Walks (sampled by bytes) per adaptation of N. */
+    static final int WINDOW = 4;
 
     /** One thread's countdown to its next sampled allocation: bytes left, the mean they were drawn with, its generator. */
     static final class ByteCountdown {
         long left;
+        /** The gap last drawn: {@code gap - left} is what the thread allocated since. */
+        long gap;
         double mean;
         long rng;
     }
@@ -160,6 +166,7 @@ public final class Metrics {
         z ^= z >>> 31;
         double u = ((z >>> 11) + 1) * 0x1.0p-53; // (0, 1]
         c.left = (long) Math.min(-Math.log(u) * mean, (double) (Long.MAX_VALUE / 2));
+        c.gap = c.left;
     }
 
     /** The number of allocations an allocation of {@code bytes} sampled with mean gap {@code mean} stands for: 1/p. */
@@ -169,22 +176,31 @@ public final class Metrics {
     }
 
     /**
-     * After a sampled walk that took {@code walkNanos}, ending at {@code now}: the mean gap from now on
-     * (see the class comment).
+     * After a sampled walk that took {@code walkNanos}, ending at {@code now}, of a thread that allocated
+     * {@code bytes} since its previous sample: every {@link #WINDOW} walks, N becomes what makes walks take
+     * 1/walkBudget of the time at the window's allocation rate and mean walk time (at most 4 times or a
+     * quarter of what it was; never under the configured N). Returns N.
      */
-    double adapt(long now, long walkNanos) {
+    double adapt(long now, long walkNanos, long bytes) {
         synchronized (control) {
-            long since = Math.max(1, now - lastWalkNanos);
-            lastWalkNanos = now;
-            byteSamples++;
-            if (walkBudget <= 0) {
+            windowBytes += Math.max(0, bytes);
+            if (byteSamples++ == 0 || walkBudget <= 0) {
+                // the first walk of a run is not what walks cost (10-14 ms: the walker's classes and code are cold)
                 return sampleBytes;
             }
-            walkNanosAverage = walkNanosAverage == 0 ? walkNanos : walkNanosAverage + (walkNanos - walkNanosAverage) / 4;
-            double ratio = walkNanosAverage * walkBudget / since;
-            double m = sampleBytes * Math.max(0.5, Math.min(2, Math.sqrt(ratio)));
+            windowWalkNanos += Math.max(0, walkNanos);
+            if (++windowWalks < WINDOW) {
+                return sampleBytes;
+            }
+            double rate = windowBytes / (double) Math.max(1, now - windowStart); // bytes a nanosecond
+            double target = rate * ((double) windowWalkNanos / windowWalks) * walkBudget;
+            double m = Math.max(sampleBytes / 4, Math.min(sampleBytes * 4, target));
             m = Math.max(minSampleBytes, Math.min(MAX_SAMPLE_BYTES, m));
             sampleBytes = m;
+            windowStart = now;
+            windowBytes = 0;
+            windowWalkNanos = 0;
+            windowWalks = 0;
             return m;
         }
     }
@@ -244,7 +260,7 @@ public final class Metrics {
                 } finally {
                     if (c != null) {
                         long w1 = System.nanoTime();
-                        adapt(w1, w1 - w0);
+                        adapt(w1, w1 - w0, c.gap - c.left);
                         redraw(c); // with the mean as it is now
                     }
                 }

@@ -246,27 +246,28 @@ class SiteSamplingTest {
         }
     }
 
-    /** N adapts to keep walks near 1/WALK_BUDGET of the time, never under the configured N, at most doubling a step. */
+    /** N adapts to keep walks near 1/WALK_BUDGET of the time, never under the configured N, at most ×4 a window. */
     @Test
     void theMeanGapGrowsWhenWalksWouldTakeMoreThanTheirBudgetAndComesBack() {
         Metrics m = new Metrics(SiteMode.SAMPLE, N, Metrics.WALK_BUDGET, 1);
         double rate = 4.0; // bytes per ns: 4 GB/s of small tensors
         long walk = 20_000; // 20 µs a walk
         long now = 1_000_000_000L;
-        m.adapt(now, walk);
+        m.adapt(now, 10_000_000, N); // the first walk, 10 ms, is left out
         long prev = m.sampleBytes();
         for (int i = 0; i < 60; i++) {
-            now += (long) (m.sampleBytes() / rate);
-            m.adapt(now, walk);
-            assertTrue(m.sampleBytes() <= 2 * prev && m.sampleBytes() >= prev / 2, "at most ×2 a step");
+            long bytes = m.sampleBytes();
+            now += (long) (bytes / rate);
+            m.adapt(now, walk, bytes);
+            assertTrue(m.sampleBytes() <= 4 * prev && m.sampleBytes() >= prev / 4, "at most ×4 a window");
             prev = m.sampleBytes();
         }
         // the walks take 1/2000 of the time when N = rate × walk × 2000 = 160 MB
         double target = rate * walk * Metrics.WALK_BUDGET;
-        assertTrue(m.sampleBytes() > target / 2 && m.sampleBytes() < target * 2, "N " + m.sampleBytes() + " near " + target);
+        assertEquals(target, m.sampleBytes(), target * 0.01, "N at the rate × walk × budget");
         for (int i = 0; i < 60; i++) { // the workload calms down: a sample a second
             now += 1_000_000_000L;
-            m.adapt(now, walk);
+            m.adapt(now, walk, m.sampleBytes());
         }
         assertEquals(N, m.sampleBytes(), "back to the configured N, not under it");
     }

@@ -77,6 +77,12 @@ public final class Metrics {
     private volatile double sampleBytes;
     /** Each thread's byte countdown. */
     private final ThreadLocal<ByteCountdown> countdowns;
+    /**
+     * The same countdowns, by thread id: a slot is its first thread's (its {@code owner}), and the hot path
+     * takes its countdown from here in a few loads; a thread whose slot another holds uses {@link #countdowns}.
+     */
+    private final ByteCountdown[] byThread = new ByteCountdown[THREAD_SLOTS];
+    static final int THREAD_SLOTS = 64;
     private final long seed;
     /** Countdowns made so far: each gets its own generator stream (the first thread's is the same every run). */
     private final AtomicLong streams = new AtomicLong();
@@ -92,6 +98,7 @@ public final class Metrics {
 
     /** One thread's countdown to its next sampled allocation: bytes left, the mean they were drawn with, its generator. */
     static final class ByteCountdown {
+        final Thread owner = Thread.currentThread();
         long left;
         /** The gap last drawn: {@code gap - left} is what the thread allocated since. */
         long gap;
@@ -217,12 +224,29 @@ public final class Metrics {
         }
     }
 
+    /** The calling thread's countdown. */
+    private ByteCountdown countdown() {
+        Thread th = Thread.currentThread();
+        ByteCountdown c = byThread[(int) th.getId() & (THREAD_SLOTS - 1)];
+        return c != null && c.owner == th ? c : countdownSlow(th);
+    }
+
+    private ByteCountdown countdownSlow(Thread th) {
+        ByteCountdown c = countdowns.get();
+        int i = (int) th.getId() & (THREAD_SLOTS - 1);
+        ByteCountdown held = byThread[i];
+        if (held == null || !held.owner.isAlive()) {
+            byThread[i] = c; // a racy claim: whichever lands, only its owner takes it from here
+        }
+        return c;
+    }
+
     /**
      * The hot-path test: does the allocation {@code t} need {@link #sample}? With sites=sample it counts
      * the bytes down on the thread's countdown: call it once per allocation, and {@link #sample} when true.
      */
     boolean wants(Tracked t) {
-        return (byBytes && (countdowns.get().left -= t.bytes) < 0) || t.id >= nextSample || t.bytes >= large;
+        return (byBytes && (countdown().left -= t.bytes) < 0) || t.id >= nextSample || t.bytes >= large;
     }
 
     /**
@@ -243,7 +267,7 @@ public final class Metrics {
             double scale = mode == SiteMode.ALL ? 1 : 0;
             ByteCountdown c = null;
             if (byBytes) {
-                ByteCountdown d = countdowns.get();
+                ByteCountdown d = countdown();
                 if (d.left < 0) { // this allocation took the count below zero: sampled by bytes
                     c = d;
                     scale = scale(t.bytes, d.mean);

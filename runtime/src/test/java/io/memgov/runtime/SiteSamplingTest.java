@@ -234,6 +234,52 @@ class SiteSamplingTest {
         within("mean of " + runs + " estimates at B while N moves", sumB / runs, truth.allocated[1], truth.allocatedVar[1] / runs, 0);
     }
 
+    /** Threads count down their own bytes (a slot by thread id, else a thread-local): the estimate holds across threads. */
+    @Test
+    void threadsAllocatingAtOnceAreEstimatedTogether() throws Exception {
+        Metrics m = new Metrics(SiteMode.SAMPLE, N, 0, 11);
+        Ledger ledger = new Ledger();
+        int threads = 70; // more than Metrics.THREAD_SLOTS: some share a slot and use the thread-local
+        int each = 2_000;
+        long s = 16 * K;
+        LongFunction<Object> alloc = bytes -> {
+            Tracked t = new Tracked(1, bytes, 0, 0, 0);
+            if (m.wants(t)) {
+                m.sample(t, 0);
+            }
+            if (t.site != Sites.UNSAMPLED) {
+                m.committed(t);
+            }
+            return t;
+        };
+        List<Thread> started = new ArrayList<>();
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        for (int i = 0; i < threads; i++) {
+            Thread th = new Thread(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                for (int j = 0; j < each; j++) {
+                    Allocator.siteA(alloc, s);
+                }
+            });
+            th.start();
+            started.add(th);
+        }
+        go.countDown();
+        for (Thread th : started) {
+            th.join();
+        }
+        Map<String, Object> f = new LinkedHashMap<>();
+        m.putSites(f, ledger, 0, false);
+        long estimate = parse(f.get("top.allocated"), 1).getOrDefault(A, 0L);
+        double truth = (double) threads * each * s;
+        double p = -Math.expm1(-s / (double) N);
+        within("70 threads at A", estimate, truth, threads * each * (double) s * s * (1 - p) / p, 0);
+    }
+
     @Test
     void everyAllocationOfSixteenMiBOrMoreIsSampledAndStandsForItself() {
         Metrics m = new Metrics(SiteMode.SAMPLE, 1L << 40, 0, 1); // N far above every size

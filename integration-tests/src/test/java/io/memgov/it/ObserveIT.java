@@ -137,6 +137,43 @@ class ObserveIT {
         assertTrue(spills.isEmpty() || "4194304".equals(spills.get(0).get("bytes")), spills.toString());
     }
 
+    /**
+     * Sites by bytes: in a spill-heavy run (a working set of 8 times host.limit, the default
+     * sites=sample) the workload's own sites carry the allocated bytes, and no site is 'unsampled'
+     * (before, nearly every byte of such a run was 'unsampled'). DJL and ND4J.
+     */
+    @Test
+    void aSpillHeavyRunAttributesItsBytesToTheWorkloadsSites() throws Exception {
+        for (String workload : new String[]{"io.memgov.examples.SpillWorkload", "io.memgov.examples.Nd4jSpillWorkload"}) {
+            Path log = Forked.newLog("sites-by-bytes");
+            Path spillDir = Forked.WORK.resolve("spill-" + System.nanoTime());
+            Forked run = Forked.run("log.file=" + log + ",host.limit=32m,disk.dir=" + spillDir, List.of(),
+                    Forked.examplesClassPath(), workload, "64", "4", "100");
+            assertEquals(0, run.exitCode, run.toString());
+            Map<String, String> summary = MemgovLog.read(log).one("summary");
+            assertTrue(num(summary, "spills") > 0, summary.toString());
+            long total = 0;
+            long atWorkload = 0;
+            for (String k : new String[]{"top.allocated", "top.live", "live.sites", "leak.sites"}) {
+                assertTrue(!summary.get(k).contains("unsampled"), k + ": " + summary);
+            }
+            for (String e : summary.get("top.allocated").split(";")) {
+                long bytes = Long.parseLong(e.substring(e.lastIndexOf(':') + 1));
+                total += bytes;
+                atWorkload += e.startsWith(workload + ".") ? bytes : 0;
+            }
+            long allocated = num(summary, "allocated.bytes");
+            long n = num(summary, "sites.sample.bytes");
+            String what = workload + ": top.allocated=" + summary.get("top.allocated") + " allocated.bytes=" + allocated
+                    + " sites.sample.bytes=" + n;
+            System.out.println(what);
+            assertTrue(atWorkload >= 0.9 * total && atWorkload > 0, "the workload's sites carry most of top.allocated: " + what);
+            // an estimate: 256 MiB of 4 MiB arrays and more, sampled at least every sites.sample.bytes on average
+            double se = Math.sqrt((double) Math.max(n, 4L << 20) * allocated);
+            assertTrue(Math.abs(total - allocated) <= 4 * se, "top.allocated estimates allocated.bytes: " + what);
+        }
+    }
+
     @Test
     void jfrRecordsAllocationsSpillsRestoresAndLimits() throws Exception {
         Path log = Forked.newLog("jfr");

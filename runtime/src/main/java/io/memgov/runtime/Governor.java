@@ -151,7 +151,7 @@ public final class Governor {
         } else {
             pool = null;
         }
-        this.metrics = new Metrics(config.sites());
+        this.metrics = new Metrics(config.sites(), config.sitesSampleBytes());
         this.indexAll = spills(config);
         this.prefetcher = config.hostLimit() >= 0 && config.onLimit() == OnLimit.SPILL && config.prefetch()
                 ? new Prefetcher(this) : null;

@@ -17,7 +17,10 @@ import java.util.stream.Stream;
  * the id {@link #OTHER}.
  */
 public final class Sites {
-    /** No stack was walked for this allocation (memgov.sites=sample skipped it, or sites are off). */
+    /**
+     * No stack was walked for this allocation (memgov.sites=sample did not sample it, or sites are off).
+     * Never a site in the lists: the sampled allocations' weights stand for the others.
+     */
     public static final int UNSAMPLED = 0;
     /** The stack had no frame outside the JDK, the frameworks and memgov within {@link #MAX_DEPTH} frames. */
     public static final int UNKNOWN = 1;
@@ -36,7 +39,7 @@ public final class Sites {
     private final ConcurrentHashMap<String, Integer> ids = new ConcurrentHashMap<>();
     private final String[] names = new String[MAX];
     private int size;
-    /** Bytes committed per site (only allocations whose site was recorded). */
+    /** Estimated bytes committed per site (sampled allocations, each with its weight). */
     private final AtomicLongArray allocated = new AtomicLongArray(MAX);
     private final StackWalker walker = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
 
@@ -199,16 +202,17 @@ public final class Sites {
         return sb.toString();
     }
 
-    /** Allocated bytes per site; {@link #UNSAMPLED} gets {@code total} minus every recorded site. */
+    /**
+     * Estimated allocated bytes per site (see {@link Metrics}: each sampled allocation counts for the bytes
+     * it stands for). {@link #UNSAMPLED} is no site and gets 0: there is no remainder bucket.
+     * {@code total} (every byte counted) is not needed and kept for callers.
+     */
     long[] allocatedBytes(long total) {
         int n = size();
         long[] v = new long[n];
-        long recorded = 0;
-        for (int i = 1; i < n; i++) {
+        for (int i = UNSAMPLED + 1; i < n; i++) {
             v[i] = allocated.get(i);
-            recorded += v[i];
         }
-        v[UNSAMPLED] = Math.max(0, total - recorded);
         return v;
     }
 

@@ -50,6 +50,13 @@ public final class Tracked {
      * made it 88).
      */
     short site;
+    /**
+     * How many allocations this one stands for in the site figures: 1/p, p the chance it was sampled
+     * ({@link Metrics}: by bytes, 1 - exp(-bytes/N)); its estimated bytes are {@code bytes * sampleScale}.
+     * 0 while no site is recorded. A float fills the 4 bytes the record had free after its last field:
+     * the record stays 88 bytes.
+     */
+    float sampleScale;
 
     private static final Tier[] TIERS = Tier.values();
     public static final int RESIDENT = 0;
@@ -96,4 +103,6 @@ public final class Tracked {
     public int lastAccessMillis() { return storage.lastAccess; }
     /** The site id of the storage ({@link Sites}). */
     public int site() { return storage.site; }
+    /** Allocations this storage stands for in the site figures (0: no site recorded). */
+    public float sampleScale() { return storage.sampleScale; }
 }

@@ -401,6 +401,14 @@ final class RunReport {
         final Set<String> frameworks = new java.util.TreeSet<>();
     }
 
+    private static String bytesOf(String raw) {
+        try {
+            return Fmt.bytes(Long.parseLong(raw));
+        } catch (NumberFormatException e) {
+            return raw;
+        }
+    }
+
     /** Site list fields of report/summary: {@code site:bytes;...} or (live.sites) {@code site:tensors:bytes;...}. */
     static final Set<String> SITE_LISTS = Set.of("top.allocated", "top.live", "live.sites", "leak.sites");
     static final Set<String> LEAK_FIELDS = Set.of("leaks", "leak.bytes");
@@ -464,16 +472,24 @@ final class RunReport {
             t.note(leakEvents + " leak events logged, " + Fmt.bytes(leakEventBytes)
                     + (leaksNotLogged > 0 ? "; " + leaksNotLogged + " more not logged (not.logged)" : ""));
         }
-        if (run.start != null && run.start.has("sites")) {
-            String mode = run.start.get("sites");
+        boolean byBytes = last != null && last.has("sites.sample.bytes");
+        if (run.start != null && run.start.has("sites") || byBytes) {
+            String mode = run.start != null && run.start.has("sites") ? run.start.get("sites") : "sample";
+            String n = last != null ? last.fields.get("sites.sample.bytes") : null;
             t.note("memgov.sites=" + mode + ("sample".equals(mode)
-                    ? ": about one allocation in 128 (and every one of 16 MiB or more) records its site; the others are 'unsampled'"
+                    ? n != null
+                    ? ": sampled by bytes, one sample every " + bytesOf(n) + " on average (sites.sample.bytes), each counted"
+                            + " for the bytes it stands for: a site's bytes are an estimate, within about sqrt(N/B) of B"
+                            + " (N the mean gap, B the site's bytes: 10% at B = 100 N)"
+                    : ": about one allocation in 128 (and every one of 16 MiB or more) records its site; the others are 'unsampled'"
+                            + " (an older agent)"
                     : "off".equals(mode) ? ": no allocation records its site" : ""));
         }
         if (last != null) {
             for (Map.Entry<String, String> f : last.fields.entrySet()) {
                 String k = f.getKey();
-                if ((k.contains("leak") || k.contains("site")) && !SITE_LISTS.contains(k) && !LEAK_FIELDS.contains(k)) {
+                if ((k.contains("leak") || k.contains("site")) && !SITE_LISTS.contains(k) && !LEAK_FIELDS.contains(k)
+                        && !k.equals("sites.sample.bytes")) {
                     t.note(k + "=" + f.getValue() + " (" + source() + ")");
                 }
             }

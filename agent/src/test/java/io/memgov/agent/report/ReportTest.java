@@ -171,7 +171,10 @@ class ReportTest {
         assertTrue(m.find());
         assertTrue(Pattern.compile("\\n  spills +41 .* " + m.group(1) + " +" + m.group(2) + " +" + m.group(3) + " +summary\\n")
                 .matcher(out).find(), out);
-        assertTrue(out.contains("  allocated  unsampled"), out);
+        // sites by bytes: the 1 MiB arrays' site carries the bytes, no 'unsampled' bucket
+        assertTrue(out.contains("  allocated  io.memgov.examples.SpillWorkload.main(SpillWorkload.java:35)"), out);
+        assertFalse(out.contains("unsampled"), out);
+        assertTrue(out.contains("memgov.sites=sample: sampled by bytes, one sample every 512.0 KiB (524288) on average"), out);
     }
 
     @Test

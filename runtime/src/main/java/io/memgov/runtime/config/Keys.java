@@ -31,6 +31,7 @@ final class Keys {
     static final String REPORT_INTERVAL = "memgov.report.interval";
     static final String STRICT = "memgov.strict";
     static final String SITES = "memgov.sites";
+    static final String SITES_SAMPLE_BYTES = "memgov.sites.sample.bytes";
     static final String NATIVE_TRIM = "memgov.native.trim";
     static final String PREFETCH = "memgov.prefetch";
     static final String CONFIG = "memgov.config";
@@ -39,7 +40,7 @@ final class Keys {
     static final List<String> VALUE_KEYS = Collections.unmodifiableList(Arrays.asList(
             ENABLED, FRAMEWORKS, HOST_LIMIT, DEVICE_LIMIT, DISK_LIMIT, DISK_DIR, ON_LIMIT, SPILL_LOW_WATERMARK,
             WAIT_TIMEOUT, POOL_ENABLED, POOL_MAX, LOG_FILE, LOG_LEVEL, LOG_FORMAT, REPORT_INTERVAL, STRICT, SITES,
-            NATIVE_TRIM, PREFETCH));
+            NATIVE_TRIM, PREFETCH, SITES_SAMPLE_BYTES));
 
     /** Every known key: the value keys plus memgov.config. */
     static final List<String> ALL;
@@ -111,6 +112,8 @@ final class Keys {
                 return "60s";
             case SITES:
                 return "sample";
+            case SITES_SAMPLE_BYTES:
+                return "512k";
             default:
                 throw new IllegalArgumentException("not a value key: " + key);
         }
@@ -176,6 +179,8 @@ final class Keys {
                 return parseEnum(LogFormat.class, raw, LOG_FORMAT_FORM);
             case SITES:
                 return parseEnum(SiteMode.class, raw, SITES_FORM);
+            case SITES_SAMPLE_BYTES:
+                return parsePositiveSize(raw, physicalRam);
             case SPILL_LOW_WATERMARK:
                 return parseFraction(raw);
             case WAIT_TIMEOUT:
@@ -205,6 +210,21 @@ final class Keys {
                     + " (memgov.enabled=false turns memgov off)");
         }
         return Collections.unmodifiableSet(names);
+    }
+
+    static final String SAMPLE_BYTES_FORM = "is not a size above 0: use e.g. 512k or 4m";
+
+    private static Long parsePositiveSize(String raw, LongSupplier physicalRam) {
+        long v;
+        try {
+            v = Values.parseSize(raw, physicalRam);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(SAMPLE_BYTES_FORM);
+        }
+        if (v <= 0) {
+            throw new IllegalArgumentException(SAMPLE_BYTES_FORM);
+        }
+        return v;
     }
 
     private static String parsePath(String raw, String emptyForm) {

@@ -157,6 +157,11 @@ public final class MemgovConfig {
         return (SiteMode) values.get(Keys.SITES);
     }
 
+    /** memgov.sites.sample.bytes: with sites=sample, the mean bytes between sampled allocations (at least), default 512 KiB. */
+    public long sitesSampleBytes() {
+        return (Long) values.get(Keys.SITES_SAMPLE_BYTES);
+    }
+
     /** The absolute path of the config file actually read, or null when none was read. */
     public String configFile() {
         return configFile;

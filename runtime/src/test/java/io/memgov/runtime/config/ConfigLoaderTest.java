@@ -82,7 +82,8 @@ class ConfigLoaderTest {
         assertEquals(Arrays.asList("memgov.enabled", "memgov.frameworks", "memgov.host.limit", "memgov.device.limit",
                 "memgov.disk.limit", "memgov.disk.dir", "memgov.on-limit", "memgov.spill.low-watermark",
                 "memgov.wait.timeout", "memgov.pool.enabled", "memgov.pool.max", "memgov.log.file", "memgov.log.level",
-                "memgov.log.format", "memgov.report.interval", "memgov.strict", "memgov.sites", "memgov.native.trim", "memgov.prefetch", "memgov.config"),
+                "memgov.log.format", "memgov.report.interval", "memgov.strict", "memgov.sites", "memgov.native.trim", "memgov.prefetch",
+                "memgov.sites.sample.bytes", "memgov.config"),
                 ConfigLoader.knownKeys());
         assertThrows(UnsupportedOperationException.class, () -> ConfigLoader.knownKeys().add("x"));
     }
@@ -108,6 +109,7 @@ class ConfigLoaderTest {
         assertEquals(60_000, c.reportIntervalMillis());
         assertFalse(c.strict());
         assertEquals(SiteMode.SAMPLE, c.sites());
+        assertEquals(512 * 1024L, c.sitesSampleBytes());
         assertNull(c.configFile());
         for (String key : ConfigLoader.knownKeys()) {
             assertEquals(Source.DEFAULT, c.sourceOf(key), key);
@@ -193,7 +195,8 @@ class ConfigLoaderTest {
                 Arguments.of("memgov.strict", "False", (Function<MemgovConfig, Object>) MemgovConfig::strict, false),
                 Arguments.of("memgov.sites", "all", (Function<MemgovConfig, Object>) MemgovConfig::sites, SiteMode.ALL),
                 Arguments.of("memgov.sites", "OFF", (Function<MemgovConfig, Object>) MemgovConfig::sites, SiteMode.OFF),
-                Arguments.of("memgov.sites", " sample ", (Function<MemgovConfig, Object>) MemgovConfig::sites, SiteMode.SAMPLE));
+                Arguments.of("memgov.sites", " sample ", (Function<MemgovConfig, Object>) MemgovConfig::sites, SiteMode.SAMPLE),
+                Arguments.of("memgov.sites.sample.bytes", "4m", (Function<MemgovConfig, Object>) MemgovConfig::sitesSampleBytes, 4L << 20));
     }
 
     private static List<Object> list(java.util.Set<String> s) {
@@ -247,7 +250,10 @@ class ConfigLoaderTest {
                 Arguments.of("memgov.report.interval", "1d", duration),
                 Arguments.of("memgov.strict", "on", bool),
                 Arguments.of("memgov.sites", "some", "is not one of sample, all, off"),
-                Arguments.of("memgov.sites", "", "is not one of sample, all, off"));
+                Arguments.of("memgov.sites", "", "is not one of sample, all, off"),
+                Arguments.of("memgov.sites.sample.bytes", "0", "is not a size above 0: use e.g. 512k or 4m"),
+                Arguments.of("memgov.sites.sample.bytes", "none", "is not a size above 0: use e.g. 512k or 4m"),
+                Arguments.of("memgov.sites.sample.bytes", "lots", "is not a size above 0: use e.g. 512k or 4m"));
     }
 
     @ParameterizedTest(name = "{0}={1}")

@@ -519,6 +519,11 @@ public final class MemgovNd4j {
          * restored, and one being restored is closed only after.
          */
         @Override
+        public int restorePoolKind() {
+            return KIND; // a restore's block: pooledBlock
+        }
+
+        @Override
         public boolean restoreAhead(Object tensor, Object record) {
             synchronized (record) {
                 if (!(tensor instanceof Buffer) || Governor.kept(record) != tensor) {

@@ -500,12 +500,18 @@ public final class Governor {
         if (bridge == null || tensor == null) {
             return true;
         }
-        // headroom: free bytes under the limit, or idle pooled ones (they count on HOST: dropped for it)
-        if (!host.tryReserve(t.bytes) && !(trimPool(t.bytes) > 0 && host.tryReserve(t.bytes))) {
-            return false;
+        // headroom: free bytes under the limit, or idle pooled ones (they count on HOST): an idle entry
+        // of the class the bridge's restore takes is handed to it, any other is dropped for it
+        PoolLease handed = null;
+        if (!host.tryReserve(t.bytes)) {
+            handed = handOff(bridge.restorePoolKind(), t.bytes);
+            if (handed == null && !(trimPool(t.bytes) > 0 && host.tryReserve(t.bytes))) {
+                return false;
+            }
         }
         if (!Tracked.STATE.compareAndSet(t, Tracked.SPILLED, Tracked.RESTORING)) {
             host.release(t.bytes);
+            returnHandOff(handed);
             return true;
         }
         hostByFramework[t.framework].forceReserve(t.bytes);
@@ -525,8 +531,44 @@ public final class Governor {
                 endRestore(t, false);
             }
             prefetcher.inFlight = null;
+            returnHandOff(handed);
         }
         return true;
+    }
+
+    /** The idle pooled entry a prefetch took for its restore, until that restore's poolTake finds it. */
+    private static final ThreadLocal<PoolLease> HANDED = new ThreadLocal<>();
+
+    /**
+     * Takes an idle pooled entry of {@code kind} for {@code bytes} (its bytes leave the pool's share of
+     * HOST) and reserves {@code bytes} in its place; the restore's {@link #poolTake} of that class on
+     * this thread gets it. Null (nothing changed) when there is none or the bytes still do not fit.
+     */
+    private PoolLease handOff(int kind, long bytes) {
+        long size = BufferPool.classSize(bytes);
+        if (kind < 0 || pool == null || size <= 0 || pool.idleBytes() < size) {
+            return null;
+        }
+        Object entry = pool.take(kind, size);
+        if (entry == null) {
+            return null;
+        }
+        host.release(size);
+        if (!host.tryReserve(bytes)) {
+            poolReturn(new PoolLease(kind, entry, size));
+            return null;
+        }
+        PoolLease lease = new PoolLease(kind, entry, size);
+        HANDED.set(lease);
+        return lease;
+    }
+
+    /** A handed entry the restore did not take goes back to the pool (or is freed). */
+    private void returnHandOff(PoolLease lease) {
+        if (lease != null && HANDED.get() == lease) {
+            HANDED.remove();
+            poolReturn(lease);
+        }
     }
 
     /** Frees {@code tier} down to {@code targetUsed} bytes by spilling the least recently used tensors. */
@@ -1112,6 +1154,11 @@ public final class Governor {
         Governor g = current;
         if (g == null || g.pool == null) {
             return null;
+        }
+        PoolLease handed = HANDED.get();
+        if (handed != null && handed.kind == kind && handed.size == classSize) {
+            HANDED.remove(); // a prefetch took it for this restore, its bytes already out of the pool's share
+            return handed.entry;
         }
         Object e = g.pool.take(kind, classSize);
         if (e != null) {

@@ -177,4 +177,54 @@ class PrefetchTest {
         assertEquals(0, figure("prefetches"));
         assertEquals(0, bridge.ahead.get());
     }
+    /**
+     * Like ND4J's bridge: a spill gives the tensor's block to the pool, a restore takes one from it. A
+     * prefetch short of headroom gets the idle block handed to its restore (not freed and allocated
+     * anew on the prefetch thread), and HOST stays within its limit.
+     */
+    @Test
+    void aPrefetchShortOfHeadroomHandsAnIdlePooledBlockToItsRestore() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger freed = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger handed = new AtomicInteger();
+        int[] kind = {-1};
+        SpillBridge pooled = new SpillBridge() {
+            @Override
+            public SpillFile spill(Object tensor, Object record, long id, SpillStore store) throws SpillException {
+                if (Governor.pinned(record)) {
+                    return null;
+                }
+                SpillFile f = store.write(id, ByteBuffer.wrap(((Tensor) tensor).data));
+                Governor.poolGive(kind[0], new byte[SIZE], SIZE); // the block it lived in
+                return f;
+            }
+
+            @Override
+            public int restorePoolKind() {
+                return kind[0];
+            }
+
+            @Override
+            public boolean restoreAhead(Object tensor, Object record) {
+                if (Governor.poolTake(kind[0], SIZE) != null) {
+                    handed.incrementAndGet();
+                }
+                read((Tensor) tensor, record);
+                return true;
+            }
+        };
+        govern("host.limit=" + 8 * SIZE);
+        kind[0] = g.pool().register((entry, bytes) -> freed.incrementAndGet());
+        Governor.registerSpillBridge(DJL, pooled);
+        Tensor[] ts = new Tensor[16];
+        Object[] rs = allocate(ts);
+        for (int pass = 0; pass < 12; pass++) {
+            for (int i = 0; i < ts.length; i++) {
+                use(rs[i], ts[i]);
+            }
+        }
+        assertTrue(figure("prefetches") > 0, g.snapshot().toString());
+        assertTrue(handed.get() > 0, "restores ahead took pooled blocks: " + g.snapshot());
+        assertTrue(figure("host.peak") <= 8 * SIZE, g.snapshot().toString());
+        assertTrue(figure("host.used") >= figure("pool.bytes"), "pooled bytes are counted on HOST: " + g.snapshot());
+    }
 }

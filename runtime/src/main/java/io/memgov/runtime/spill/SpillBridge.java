@@ -34,4 +34,13 @@ public interface SpillBridge {
     default boolean restoreAhead(Object tensor, Object record) {
         return false;
     }
+
+    /**
+     * The pool kind whose idle entries this bridge's restores take ({@code Governor.poolTake}), or -1:
+     * a prefetch short of headroom hands such an entry straight to its restore instead of freeing it
+     * (freed on the prefetch thread and allocated again there, it would come back as new pages).
+     */
+    default int restorePoolKind() {
+        return -1;
+    }
 }

@@ -99,6 +99,9 @@ class SparkClusterIT {
             }
             Forked report = run(cmd);
             assertEquals(0, report.exitCode, report.toString());
+            System.out.println("SparkClusterIT: " + String.join(" ", cmd.subList(1, cmd.size())) + "\n" + report.stdout);
+            System.out.println("SparkClusterIT: an executor's start event: " + MemgovLog.read(logs.get(0)).text.lines()
+                    .filter(x -> x.contains("event=start")).findFirst().orElse(""));
             List<String> rows = report.stdout.lines().filter(s -> s.matches("  [0-9]+ .*") && cells(s).contains("executor"))
                     .collect(Collectors.toList());
             assertEquals(2, rows.size(), report.stdout);

@@ -39,7 +39,8 @@ class SparkClusterIT {
         try {
             Forked plain = cluster.submit("plain", conf(null), JOB, Forked.EXAMPLES.toString(), 300, ARGS);
             assertEquals(0, plain.exitCode, plain.toString());
-            String agent = "host.limit=16m,log.file=memgov-{executor}-{pid}.log,report.interval=500ms";
+            // sites=all: every allocation names its site, so the merged site table names the job's
+            String agent = "host.limit=16m,log.file=memgov-{executor}-{pid}.log,report.interval=500ms,sites=all";
             Forked governed = cluster.submit("governed", conf(agent), JOB, Forked.EXAMPLES.toString(), 300, ARGS);
             assertEquals(0, governed.exitCode, governed.toString());
 

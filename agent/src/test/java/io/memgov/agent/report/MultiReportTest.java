@@ -97,6 +97,16 @@ class MultiReportTest {
     }
 
     @Test
+    void oneExecutorsLogAloneGetsTheSingleReportNamingTheExecutor(@TempDir Path dir) throws Exception {
+        app(dir);
+        Object[] r = run(dir.resolve("worker-0/app-1/0/memgov-0-101.log").toString());
+        assertEquals(0, r[0], (String) r[2]);
+        assertTrue(((String) r[1]).contains("memgov 0.1.0, pid 101, frameworks djl,nd4j, on-limit=spill,"
+                + " Spark executor 0 of app-1 on 10.0.0.0\n"), (String) r[1]);
+        assertTrue(((String) r[1]).contains("Memory by tier"), (String) r[1]);
+    }
+
+    @Test
     void aJvmWithoutSummaryIsReportedFromItsLastReportWithAWarning(@TempDir Path dir) throws Exception {
         app(dir);
         Files.writeString(dir.resolve("worker-1/app-1/1/memgov-1-202.log"),

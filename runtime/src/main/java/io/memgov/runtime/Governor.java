@@ -1615,7 +1615,13 @@ public final class Governor {
         return m;
     }
 
+    /** Set by {@link #summary()}: the summary is the run's last figures, so no report follows it. */
+    private volatile boolean summarized;
+
     public void report() {
+        if (summarized) {
+            return;
+        }
         log.emit(LogLevel.INFO, "report", identified(snapshot()));
     }
 
@@ -1625,7 +1631,7 @@ public final class Governor {
      */
     public static void checkpoint(String label) {
         Governor g = current;
-        if (g != null) {
+        if (g != null && !g.summarized) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("label", label);
             m.putAll(g.identified(g.snapshot()));
@@ -1635,6 +1641,7 @@ public final class Governor {
 
     /** Logs the summary and closes the log; called once at JVM exit. */
     public void summary() {
+        summarized = true; // the background thread's periodic report must not come after it (report splits runs)
         log.emit(LogLevel.INFO, "summary", identified(snapshot(true)));
         log.flush();
     }

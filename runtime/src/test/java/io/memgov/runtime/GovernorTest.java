@@ -47,6 +47,17 @@ class GovernorTest {
     }
 
     @Test
+    void noReportFollowsTheSummary() {
+        g.report();
+        g.summary();
+        g.report();
+        Governor.checkpoint("late");
+        long reports = lines.stream().filter(l -> l.contains(" event=report ")).count();
+        assertEquals(1, reports, String.join("\n", lines));
+        assertTrue(lines.get(lines.size() - 1).contains(" event=summary "), "the summary is the last event");
+    }
+
+    @Test
     void installAndUninstall() {
         assertSame(g, Governor.current());
         Governor.install(null);

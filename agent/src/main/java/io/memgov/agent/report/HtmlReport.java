@@ -25,26 +25,7 @@ final class HtmlReport {
 
     static String render(LogReader.ParsedLog log, List<RunReport> runs) {
         StringBuilder b = new StringBuilder(64 * 1024);
-        b.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>memgov report: ")
-                .append(esc(log.file.getFileName() == null ? log.file.toString() : log.file.getFileName().toString()))
-                .append("</title>\n<style>\n")
-                .append("body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#1d2330;background:#fff}\n")
-                .append("h1{font-size:20px;margin:0 0 6px}h2{font-size:17px;margin:28px 0 6px;border-bottom:1px solid #ccd}")
-                .append("h3{font-size:15px;margin:18px 0 4px}\n")
-                .append(".meta{color:#556;margin:2px 0}.warn{background:#fff4d6;border:1px solid #e0b040;padding:6px 10px;margin:8px 0}\n")
-                .append("table{border-collapse:collapse;margin:4px 0 4px}th,td{border:1px solid #d4d8e2;padding:3px 8px;text-align:left;")
-                .append("font-variant-numeric:tabular-nums}th{background:#eef1f7}\n")
-                .append("ul.notes{margin:4px 0 0;padding-left:20px;color:#445}\n")
-                .append("svg.chart{display:block;margin:6px 0 2px;background:#fbfcfe;border:1px solid #e2e6ee}\n")
-                .append("svg .grid{stroke:#e3e7ef;stroke-width:1}svg .axis{stroke:#889;stroke-width:1}\n")
-                .append("svg text{font:11px sans-serif;fill:#556}svg .ttl{font:bold 13px sans-serif;fill:#1d2330}\n")
-                .append("svg .used{fill:none;stroke:#2f6fd6;stroke-width:2}svg .rss{fill:none;stroke:#7b3fb5;stroke-width:1.5;stroke-dasharray:2 2}svg .area{fill:#2f6fd6;fill-opacity:.12;stroke:none}\n")
-                .append("svg .limit{stroke:#d2332f;stroke-width:1.5;stroke-dasharray:6 4}svg .limitlbl{fill:#d2332f}\n")
-                .append("svg .spill{stroke:#f08c00;stroke-width:1.5}svg .spillcount{fill:#f08c00}\n")
-                .append("svg .limit-hit{fill:#d2332f}svg .peak{fill:#1d2330}\n")
-                .append(".legend span{display:inline-block;margin-right:16px}.sw{display:inline-block;width:18px;height:3px;")
-                .append("vertical-align:middle;margin-right:5px}\n")
-                .append("</style></head><body>\n");
+        head(b, log.file.getFileName() == null ? log.file.toString() : log.file.getFileName().toString());
         b.append("<h1>memgov report</h1>\n<p class=\"meta\">").append(esc(log.file.toString())).append(" (")
                 .append(esc(log.format())).append(" format, ").append(log.events()).append(" events in ")
                 .append(log.lines).append(" lines")
@@ -66,34 +47,81 @@ final class HtmlReport {
             b.append("<h2>Timeline</h2>\n");
             charts(b, r, n);
             for (Section s : r.sections) {
-                b.append("<h2>").append(esc(s.title)).append("</h2>\n");
-                if (!s.rows.isEmpty()) {
-                    b.append("<table><thead><tr>");
-                    for (String h : s.header) {
-                        b.append("<th>").append(esc(h)).append("</th>");
-                    }
-                    b.append("</tr></thead><tbody>\n");
-                    for (List<String> row : s.rows) {
-                        b.append("<tr>");
-                        for (String c : row) {
-                            b.append("<td>").append(esc(c)).append("</td>");
-                        }
-                        b.append("</tr>\n");
-                    }
-                    b.append("</tbody></table>\n");
-                }
-                if (!s.notes.isEmpty()) {
-                    b.append("<ul class=\"notes\">");
-                    for (String note : s.notes) {
-                        b.append("<li>").append(esc(note)).append("</li>");
-                    }
-                    b.append("</ul>\n");
-                }
+                section(b, s);
             }
             b.append("</section>\n");
         }
         b.append("</body></html>\n");
         return b.toString();
+    }
+
+    /** The page's head: doctype, title and the inline style sheet; the body is opened. */
+    static void head(StringBuilder b, String title) {
+        b.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>memgov report: ")
+                .append(esc(title))
+                .append("</title>\n<style>\n")
+                .append("body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#1d2330;background:#fff}\n")
+                .append("h1{font-size:20px;margin:0 0 6px}h2{font-size:17px;margin:28px 0 6px;border-bottom:1px solid #ccd}")
+                .append("h3{font-size:15px;margin:18px 0 4px}\n")
+                .append(".meta{color:#556;margin:2px 0}.warn{background:#fff4d6;border:1px solid #e0b040;padding:6px 10px;margin:8px 0}\n")
+                .append("table{border-collapse:collapse;margin:4px 0 4px}th,td{border:1px solid #d4d8e2;padding:3px 8px;text-align:left;")
+                .append("font-variant-numeric:tabular-nums}th{background:#eef1f7}\n")
+                .append("ul.notes{margin:4px 0 0;padding-left:20px;color:#445}\n")
+                .append("svg.chart{display:block;margin:6px 0 2px;background:#fbfcfe;border:1px solid #e2e6ee}\n")
+                .append("svg .grid{stroke:#e3e7ef;stroke-width:1}svg .axis{stroke:#889;stroke-width:1}\n")
+                .append("svg text{font:11px sans-serif;fill:#556}svg .ttl{font:bold 13px sans-serif;fill:#1d2330}\n")
+                .append("svg .used{fill:none;stroke:#2f6fd6;stroke-width:2}svg .rss{fill:none;stroke:#7b3fb5;stroke-width:1.5;stroke-dasharray:2 2}svg .area{fill:#2f6fd6;fill-opacity:.12;stroke:none}\n")
+                .append("svg .limit{stroke:#d2332f;stroke-width:1.5;stroke-dasharray:6 4}svg .limitlbl{fill:#d2332f}\n")
+                .append("svg .spill{stroke:#f08c00;stroke-width:1.5}svg .spillcount{fill:#f08c00}\n")
+                .append("svg .limit-hit{fill:#d2332f}svg .peak{fill:#1d2330}\n")
+                .append(".legend span{display:inline-block;margin-right:16px}.sw{display:inline-block;width:18px;height:3px;")
+                .append("vertical-align:middle;margin-right:5px}\n")
+                .append("</style></head><body>\n");
+    }
+
+    /** One titled table with its notes. */
+    static void section(StringBuilder b, Section s) {
+        b.append("<h2>").append(esc(s.title)).append("</h2>\n");
+        if (!s.rows.isEmpty()) {
+            b.append("<table><thead><tr>");
+            for (String h : s.header) {
+                b.append("<th>").append(esc(h)).append("</th>");
+            }
+            b.append("</tr></thead><tbody>\n");
+            for (List<String> row : s.rows) {
+                b.append("<tr>");
+                for (String c : row) {
+                    b.append("<td>").append(esc(c)).append("</td>");
+                }
+                b.append("</tr>\n");
+            }
+            b.append("</tbody></table>\n");
+        }
+        if (!s.notes.isEmpty()) {
+            b.append("<ul class=\"notes\">");
+            for (String note : s.notes) {
+                b.append("<li>").append(esc(note)).append("</li>");
+            }
+            b.append("</ul>\n");
+        }
+    }
+
+    /** The HOST timeline of one run alone (the multi-JVM page draws one per JVM). */
+    static void hostChart(StringBuilder b, RunReport r, int runNo) {
+        List<Sample> samples = samples(r.run);
+        if (samples.isEmpty()) {
+            b.append("<p class=\"meta\">No timeline: the run has no timed start, report or summary event.</p>\n");
+            return;
+        }
+        double tMax = 1;
+        for (Sample s : samples) {
+            tMax = Math.max(tMax, s.t);
+        }
+        long maxUsed = 0;
+        for (Sample s : samples) {
+            maxUsed = Math.max(maxUsed, s.used("host"));
+        }
+        chart(b, r, runNo, "host", samples, tMax, maxUsed, r.limitOf("host"));
     }
 
     /** A sample of the tiers' use: at the start (all 0), at every report, at the summary. */

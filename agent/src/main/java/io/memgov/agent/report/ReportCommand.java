@@ -28,10 +28,15 @@ public final class ReportCommand {
             "  allocation sites, configuration errors and warnings.",
             "  --html FILE   also write a self-contained HTML page: a timeline of each tier's use",
             "                against its limit, spills marked, and the same tables",
+            "       java -jar memgov-agent.jar report DIR|LOG|GLOB... [--html FILE]",
+            "  Several logs (files, directories searched for *.log and Spark's stdout/stderr, or quoted",
+            "  globs such as 'work/app-*/*/memgov-*.log'): one row per JVM (pid, host, Spark role, app and",
+            "  executor id, HOST peak and limit, spills, restores, failures, leaks), a total row, the",
+            "  allocation and leak sites merged over the JVMs; --html draws each JVM's HOST timeline.",
             "  Exit status: 0 report printed (warnings on stderr for a cut log), 2 bad input or usage.");
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        String log = null;
+        List<String> logs = new ArrayList<>();
         String html = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -50,15 +55,19 @@ public final class ReportCommand {
                 }
             } else if (a.startsWith("-") && !a.equals("-")) {
                 return usage(err, "unknown option '" + a + "'");
-            } else if (log != null) {
-                return usage(err, "one log file at a time ('" + log + "' and '" + a + "')");
+            } else if (logs.contains(a)) {
+                return usage(err, "'" + a + "' is given twice");
             } else {
-                log = a;
+                logs.add(a);
             }
         }
-        if (log == null) {
+        if (logs.isEmpty()) {
             return usage(err, "which log? give the path of a memgov log");
         }
+        if (logs.size() > 1 || Files.isDirectory(Paths.get(logs.get(0))) || MultiReport.isGlob(logs.get(0))) {
+            return runMany(logs, html, out, err);
+        }
+        String log = logs.get(0);
         Path file = Paths.get(log);
         LogReader.ParsedLog parsed;
         try {
@@ -90,6 +99,42 @@ public final class ReportCommand {
             err.println("memgov report: " + file + ": warning: " + w);
         }
         out.print(TextReport.render(parsed, runs));
+        if (html != null) {
+            out.println();
+            out.println("HTML report: " + Paths.get(html).toAbsolutePath());
+        }
+        out.flush();
+        return 0;
+    }
+
+    /** Several logs, a directory or a glob: one report over all their JVMs. */
+    private static int runMany(List<String> logs, String html, PrintStream out, PrintStream err) {
+        MultiReport.Inputs in;
+        try {
+            in = MultiReport.read(logs);
+        } catch (BadLogException e) {
+            err.println("memgov report: " + e.getMessage());
+            return 2;
+        }
+        if (html != null) {
+            Path target = Paths.get(html);
+            try {
+                Files.write(target, MultiReport.html(in).getBytes(StandardCharsets.UTF_8));
+            } catch (NoSuchFileException e) {
+                err.println("memgov report: cannot write the HTML report " + target + ": its directory does not exist");
+                return 2;
+            } catch (AccessDeniedException e) {
+                err.println("memgov report: cannot write the HTML report " + target + ": permission denied");
+                return 2;
+            } catch (IOException | RuntimeException e) {
+                err.println("memgov report: cannot write the HTML report " + target + ": " + e);
+                return 2;
+            }
+        }
+        for (String w : in.warnings) {
+            err.println("memgov report: warning: " + w);
+        }
+        out.print(MultiReport.render(in));
         if (html != null) {
             out.println();
             out.println("HTML report: " + Paths.get(html).toAbsolutePath());

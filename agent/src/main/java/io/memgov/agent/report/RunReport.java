@@ -67,6 +67,14 @@ final class RunReport {
             if (s.has("attach")) {
                 b.append(", attach=").append(s.get("attach"));
             }
+            if (s.has("role")) { // a Spark executor or driver
+                b.append(", Spark ").append(s.get("role"));
+                if ("executor".equals(s.get("role"))) {
+                    b.append(' ').append(s.fields.getOrDefault("spark.executor.id", "?"));
+                }
+                b.append(" of ").append(s.fields.getOrDefault("spark.app.id", "?")).append(" on ")
+                        .append(s.fields.getOrDefault("host", "?"));
+            }
             headline.add(b.toString());
         } else {
             LogEvent d = first("disabled");

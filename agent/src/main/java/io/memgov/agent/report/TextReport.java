@@ -51,7 +51,7 @@ final class TextReport {
         return w;
     }
 
-    private static void table(StringBuilder b, Section s) {
+    static void table(StringBuilder b, Section s) {
         if (s.rows.isEmpty()) {
             return;
         }

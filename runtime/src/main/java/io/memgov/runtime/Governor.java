@@ -1380,6 +1380,7 @@ public final class Governor {
         m.put("prefetch.wasted", pf == null ? 0L : pf.wasted.get());
         m.put("prefetch.bytes", pf == null ? 0L : pf.prefetchBytes.get());
         m.put("restores.waited", pf == null ? 0L : pf.waited.get());
+        m.put("prefetch.pauses", pf == null ? 0L : pf.pauses.get());
         NativeHeap heap = nativeHeap;
         m.put("native.trims", heap == null ? 0L : heap.trims.get());
         m.put("native.trim.bytes", heap == null ? 0L : heap.trimmedBytes.get());

@@ -93,10 +93,55 @@ final class Prefetcher {
         links.remove(t);
     }
 
+    /** Prefetches per judging window (see {@link #worthIt}). */
+    static final int WINDOW = 32;
+    /** Above this share of a window's prefetches waited for by their uses, prefetching pauses. */
+    static final double RACING = 0.3;
+    static final long PAUSE_NANOS = 2_000_000_000L;
+    final AtomicLong pauses = new AtomicLong();
+    private long windowPrefetches;
+    private long windowWaited;
+    private long pausedUntil;
+
+    /**
+     * Judges the last window of prefetches: when their uses waited for a third of them or more, the
+     * prefetches only race the application (fetched just in time, not ahead: a working set cycling
+     * through a headroom that holds a few tensors) and cost it more than they save (the copies compete
+     * with its compute for cores and memory bandwidth, and the demand restore that waits is no faster
+     * than its own read would be): prefetching pauses for 2 s, then tries again. False while paused.
+     */
+    boolean worthIt() {
+        long now = System.nanoTime();
+        if (pausedUntil != 0 && now - pausedUntil < 0) {
+            return false;
+        }
+        long p = prefetches.get();
+        long w = waited.get();
+        if (pausedUntil != 0) { // a new window after a pause
+            pausedUntil = 0;
+            windowPrefetches = p;
+            windowWaited = w;
+        }
+        if (p - windowPrefetches >= WINDOW) {
+            boolean racing = (w - windowWaited) > RACING * (p - windowPrefetches);
+            windowPrefetches = p;
+            windowWaited = w;
+            if (racing) {
+                pausedUntil = now + PAUSE_NANOS;
+                pauses.incrementAndGet();
+                return false;
+            }
+        }
+        return true;
+    }
+
     private void run() {
         try {
             while (!Thread.currentThread().isInterrupted()) {
                 Tracked t = misses.take();
+                if (!worthIt()) {
+                    continue; // paused: the link table still learns (miss), nothing is fetched
+                }
                 Tracked y = t;
                 for (int d = 0; d < DEPTH; d++) {
                     Link l = links.get(y);

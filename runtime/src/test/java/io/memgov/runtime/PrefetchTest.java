@@ -227,4 +227,19 @@ class PrefetchTest {
         assertTrue(figure("host.peak") <= 8 * SIZE, g.snapshot().toString());
         assertTrue(figure("host.used") >= figure("pool.bytes"), "pooled bytes are counted on HOST: " + g.snapshot());
     }
+    /** A window of prefetches whose uses mostly waited for them pauses prefetching; one that did not, does not. */
+    @Test
+    void prefetchesThatOnlyRaceTheirUsesPause() {
+        Prefetcher p = new Prefetcher(null);
+        assertTrue(p.worthIt());
+        p.prefetches.addAndGet(Prefetcher.WINDOW);
+        p.waited.addAndGet(Prefetcher.WINDOW / 10);
+        assertTrue(p.worthIt(), "a tenth waited for: ahead of use");
+        assertEquals(0, p.pauses.get());
+        p.prefetches.addAndGet(Prefetcher.WINDOW);
+        p.waited.addAndGet(Prefetcher.WINDOW / 2);
+        assertTrue(!p.worthIt(), "half waited for: racing the application");
+        assertEquals(1, p.pauses.get());
+        assertTrue(!p.worthIt(), "paused for a while");
+    }
 }

@@ -1474,10 +1474,10 @@ public final class Governor {
 
     /**
      * RSS growth beyond governed HOST growth that makes a trim due: a quarter of the HOST limit,
-     * between 4 and 16 MiB (RSS then stays within the limit and 16 MiB of the process's floor).
+     * between 4 and 8 MiB (RSS then stays within the limit and 16 MiB of the process's floor).
      */
     static long trimThreshold(long hostLimit) {
-        return Math.max(4L << 20, Math.min(16L << 20, hostLimit / 4));
+        return Math.max(4L << 20, Math.min(8L << 20, hostLimit / 4));
     }
 
     /**

@@ -31,6 +31,6 @@ class NativeHeapTest {
     void theThresholdIsAQuarterOfTheLimitWithinBounds() {
         assertEquals(4L << 20, Governor.trimThreshold(1L << 20));
         assertEquals(8L << 20, Governor.trimThreshold(32L << 20));
-        assertEquals(16L << 20, Governor.trimThreshold(8L << 30));
+        assertEquals(8L << 20, Governor.trimThreshold(8L << 30));
     }
 }

@@ -80,20 +80,8 @@ public final class ReportCommand {
         for (Run r : parsed.runs) {
             runs.add(new RunReport(r));
         }
-        if (html != null) {
-            Path target = Paths.get(html);
-            try {
-                Files.write(target, HtmlReport.render(parsed, runs).getBytes(StandardCharsets.UTF_8));
-            } catch (NoSuchFileException e) {
-                err.println("memgov report: cannot write the HTML report " + target + ": its directory does not exist");
-                return 2;
-            } catch (AccessDeniedException e) {
-                err.println("memgov report: cannot write the HTML report " + target + ": permission denied");
-                return 2;
-            } catch (IOException | RuntimeException e) {
-                err.println("memgov report: cannot write the HTML report " + target + ": " + e);
-                return 2;
-            }
+        if (html != null && !writeHtml(Paths.get(html), () -> HtmlReport.render(parsed, runs), err)) {
+            return 2;
         }
         for (String w : TextReport.allWarnings(parsed, runs)) {
             err.println("memgov report: " + file + ": warning: " + w);
@@ -116,20 +104,8 @@ public final class ReportCommand {
             err.println("memgov report: " + e.getMessage());
             return 2;
         }
-        if (html != null) {
-            Path target = Paths.get(html);
-            try {
-                Files.write(target, MultiReport.html(in).getBytes(StandardCharsets.UTF_8));
-            } catch (NoSuchFileException e) {
-                err.println("memgov report: cannot write the HTML report " + target + ": its directory does not exist");
-                return 2;
-            } catch (AccessDeniedException e) {
-                err.println("memgov report: cannot write the HTML report " + target + ": permission denied");
-                return 2;
-            } catch (IOException | RuntimeException e) {
-                err.println("memgov report: cannot write the HTML report " + target + ": " + e);
-                return 2;
-            }
+        if (html != null && !writeHtml(Paths.get(html), () -> MultiReport.html(in), err)) {
+            return 2;
         }
         for (String w : in.warnings) {
             err.println("memgov report: warning: " + w);
@@ -146,5 +122,20 @@ public final class ReportCommand {
     private static int usage(PrintStream err, String problem) {
         err.println("memgov report: " + problem + "; usage: java -jar memgov-agent.jar report LOG [--html FILE]");
         return 2;
+    }
+
+    /** Writes the HTML page to {@code target}; false (having said why on {@code err}) when it cannot. */
+    private static boolean writeHtml(Path target, java.util.function.Supplier<String> page, PrintStream err) {
+        try {
+            Files.write(target, page.get().getBytes(StandardCharsets.UTF_8));
+            return true;
+        } catch (NoSuchFileException e) {
+            err.println("memgov report: cannot write the HTML report " + target + ": its directory does not exist");
+        } catch (AccessDeniedException e) {
+            err.println("memgov report: cannot write the HTML report " + target + ": permission denied");
+        } catch (IOException | RuntimeException e) {
+            err.println("memgov report: cannot write the HTML report " + target + ": " + e);
+        }
+        return false;
     }
 }

@@ -113,15 +113,33 @@ final class HtmlReport {
             b.append("<p class=\"meta\">No timeline: the run has no timed start, report or summary event.</p>\n");
             return;
         }
+        chart(b, r, runNo, "host", samples, timeSpan(r, samples), maxUsed(samples, "host"), r.limitOf("host"));
+    }
+
+    /** The time axis's end: the last sample, limit event or spill of the run (ms since it began, at least 1). */
+    private static double timeSpan(RunReport r, List<Sample> samples) {
         double tMax = 1;
         for (Sample s : samples) {
             tMax = Math.max(tMax, s.t);
         }
+        for (LogEvent e : r.run.events) {
+            if (e.time != null && e.name.equals("limit")) {
+                tMax = Math.max(tMax, r.run.at(e.time));
+            }
+        }
+        Moves sp = r.run.spills;
+        if (sp.count > 0 && sp.time((int) sp.count - 1) != null) {
+            tMax = Math.max(tMax, r.run.at(sp.time((int) sp.count - 1)));
+        }
+        return tMax;
+    }
+
+    private static long maxUsed(List<Sample> samples, String tier) {
         long maxUsed = 0;
         for (Sample s : samples) {
-            maxUsed = Math.max(maxUsed, s.used("host"));
+            maxUsed = Math.max(maxUsed, s.used(tier));
         }
-        chart(b, r, runNo, "host", samples, tMax, maxUsed, r.limitOf("host"));
+        return maxUsed;
     }
 
     /** A sample of the tiers' use: at the start (all 0), at every report, at the summary. */
@@ -155,25 +173,10 @@ final class HtmlReport {
             b.append("<p class=\"meta\">No timeline: the run has no timed start, report or summary event.</p>\n");
             return;
         }
-        double tMax = 1;
-        for (Sample s : samples) {
-            tMax = Math.max(tMax, s.t);
-        }
-        for (LogEvent e : r.run.events) {
-            if (e.time != null && e.name.equals("limit")) {
-                tMax = Math.max(tMax, r.run.at(e.time));
-            }
-        }
-        Moves sp = r.run.spills;
-        if (sp.count > 0 && sp.time((int) sp.count - 1) != null) {
-            tMax = Math.max(tMax, r.run.at(sp.time((int) sp.count - 1)));
-        }
+        double tMax = timeSpan(r, samples);
         int charts = 0;
         for (String tier : RunReport.TIERS) {
-            long maxUsed = 0;
-            for (Sample s : samples) {
-                maxUsed = Math.max(maxUsed, s.used(tier));
-            }
+            long maxUsed = maxUsed(samples, tier);
             long limit = r.limitOf(tier);
             if (!tier.equals("host") && maxUsed == 0 && limit < 0) {
                 continue;

@@ -50,9 +50,10 @@ class RssIT {
         assertEquals(acc(plain), acc(governed), "the same result as without the agent");
         long growth = (kb(governed, "peak.rss.kb") - kb(governed, "baseline.rss.kb")) << 10;
         long plainGrowth = (kb(plain, "peak.rss.kb") - kb(plain, "baseline.rss.kb")) << 10;
-        assertTrue(growth <= limit + (16L << 20), "peak RSS grew by " + (growth >> 20) + " MiB over the floor (without"
-                + " the agent: " + (plainGrowth >> 20) + " MiB), more than the limit and 16 MiB");
         Map<String, String> summary = MemgovLog.read(log).one("summary");
+        assertTrue(growth <= limit + (16L << 20), framework + ": peak RSS grew by " + (growth >> 20) + " MiB over the"
+                + " floor (without the agent: " + (plainGrowth >> 20) + " MiB), more than the limit and 16 MiB; summary: "
+                + summary);
         assertTrue(num(summary, "host.peak") <= limit, summary.toString());
         assertTrue(num(summary, "spills") > 0, summary.toString());
         assertTrue(num(summary, "native.trims") > 0, "the C heap was trimmed after spills: " + summary);

@@ -693,7 +693,11 @@ public final class Governor {
         victim.state = Tracked.SPILLED;
         NativeHeap heap = nativeHeap;
         if (heap != null && heap.freed(victim.bytes)) {
-            java.util.concurrent.locks.LockSupport.unpark(background); // the trim runs there
+            if (heap.lagging()) {
+                trimNativeHeap(); // the background thread did not get to it: RSS must not run ahead
+            } else {
+                java.util.concurrent.locks.LockSupport.unpark(background); // the trim runs there
+            }
         }
         long micros = (System.nanoTime() - t0) / 1000;
         spills.incrementAndGet();
@@ -1432,7 +1436,7 @@ public final class Governor {
                     long now = System.currentTimeMillis();
                     nowMillis = (int) (now - startMillis);
                     metrics.drainSizes();
-                    trimNativeHeap(now);
+                    trimNativeHeap();
                     if (pool != null && now >= nextTrim) {
                         trimIdlePool();
                         nextTrim = now + 1000;
@@ -1481,53 +1485,19 @@ public final class Governor {
     }
 
     /**
-     * RSS, governed HOST bytes and the JVM's own resident estimate just after the last trim (or the
-     * first check): background thread only.
+     * Background thread, each tick (and a spiller, when that thread lags): the C heap's check and trim
+     * ({@link NativeHeap#check}); a trim is logged at debug with what it gave back.
      */
-    private long rssAtTrim = -1;
-    private long hostAtTrim;
-    private long jvmAtTrim;
-
-    /**
-     * Background thread, each tick: trims the C heap when the process's RSS grew by
-     * {@link NativeHeap#threshold} more than governed HOST use and the JVM's own memory (the Java
-     * heap's touched pages, metaspace, code cache: {@link ProcessMemory#jvmResident}) did since the
-     * last trim: memory the frameworks freed and the C heap kept, not reused (see {@link NativeHeap}).
-     * The JVM's figures are read only when RSS alone says a trim may be due.
-     */
-    private void trimNativeHeap(long now) {
+    private void trimNativeHeap() {
         NativeHeap heap = nativeHeap;
         if (heap == null || !heap.available()) {
             return;
         }
-        long rss = ProcessMemory.rss();
-        if (rss < 0) {
-            return;
+        long trims = heap.trims.get();
+        long fell = heap.check(host.used());
+        if (heap.trims.get() != trims) {
+            log.emit(LogLevel.DEBUG, "native-trim", "bytes", fell, "on", Thread.currentThread().getName());
         }
-        long used = host.used();
-        if (rssAtTrim < 0) {
-            rebaseTrim(rss, used, ProcessMemory.jvmResident());
-            return;
-        }
-        long excess = (rss - rssAtTrim) - (used - hostAtTrim);
-        if (excess >= heap.threshold) {
-            long jvm = ProcessMemory.jvmResident();
-            if (excess - (jvm - jvmAtTrim) >= heap.threshold) {
-                heap.trim();
-                rebaseTrim(ProcessMemory.rss(), host.used(), jvm);
-            } else { // the JVM's own memory grew (the heap touched more of itself): not the C heap's
-                rebaseTrim(rss, used, jvm);
-            }
-        } else if (excess < 0) { // RSS fell more than governed memory did (the heap gave some back itself)
-            rebaseTrim(rss, used, jvmAtTrim);
-        }
-        heap.freedSinceTrim.set(0);
-    }
-
-    private void rebaseTrim(long rss, long hostUsed, long jvm) {
-        rssAtTrim = rss;
-        hostAtTrim = hostUsed;
-        jvmAtTrim = jvm;
     }
 
     private void runSafely(Runnable r) {

@@ -12,6 +12,11 @@ class NativeHeapTest {
         assertEquals(120L << 10, NativeHeap.fell("Trim native heap: RSS+Swap: 99968K->99848K (-120K)"));
         assertEquals(0, NativeHeap.fell("Trim native heap: RSS+Swap: 99848K->99968K (+120K)"));
         assertEquals(0, NativeHeap.fell("Not available"));
+        // sizes from 100 MiB up come in M (JDK 17.0.15 on a 460 MiB process), small ones in B
+        assertEquals(5L << 20, NativeHeap.fell("Trim native heap: RSS+Swap: 460M->455M (-5M)\n"));
+        assertEquals(2L << 30, NativeHeap.fell("Trim native heap: RSS+Swap: 102G->100G (-2G)"));
+        assertEquals((300L << 20) - (900L << 10), NativeHeap.fell("Trim native heap: RSS+Swap: 300M->900K (-299M)"));
+        assertEquals(40, NativeHeap.fell("Trim native heap: RSS+Swap: 90B->50B (-40B)"));
     }
 
     @Test
@@ -32,5 +37,80 @@ class NativeHeapTest {
         assertEquals(4L << 20, Governor.trimThreshold(1L << 20));
         assertEquals(8L << 20, Governor.trimThreshold(32L << 20));
         assertEquals(8L << 20, Governor.trimThreshold(8L << 30));
+    }
+
+    /** A process whose RSS and JVM figures the test sets, and whose trim gives back what the test says. */
+    static final class FakeProcess implements NativeHeap.Process {
+        long rss = 500L << 20;
+        long jvm = 300L << 20;
+        long givesBack;
+        int trims;
+
+        @Override
+        public long rss() {
+            return rss;
+        }
+
+        @Override
+        public long jvmResident() {
+            return jvm;
+        }
+
+        @Override
+        public String trim() {
+            trims++;
+            long before = rss;
+            rss -= givesBack;
+            return "Trim native heap: RSS+Swap: " + (before >> 10) + "K->" + (rss >> 10) + "K (-" + (givesBack >> 10) + "K)";
+        }
+    }
+
+    private static final long MIB = 1L << 20;
+
+    @Test
+    void trimsWhenRssGrowsMoreThanGovernedAndJvmMemory() {
+        FakeProcess p = new FakeProcess();
+        NativeHeap heap = new NativeHeap(p, null, 4 * MIB);
+        assertEquals(0, heap.check(0), "the first check only takes the base");
+        p.rss += 16 * MIB;
+        assertEquals(0, heap.check(16 * MIB), "governed HOST grew as much as RSS: nothing idle");
+        p.rss += 8 * MIB;
+        p.jvm += 8 * MIB;
+        assertEquals(0, heap.check(16 * MIB), "the JVM's own memory grew as much: not the C heap's");
+        assertEquals(0, p.trims);
+        p.rss += 3 * MIB;
+        assertEquals(0, heap.check(16 * MIB), "under the threshold");
+        p.rss += 3 * MIB;
+        p.givesBack = 6 * MIB;
+        assertEquals(6 * MIB, heap.check(16 * MIB), "6 MiB over what governed and JVM memory explain");
+        assertEquals(1, p.trims);
+        assertEquals(6 * MIB, heap.trimmedBytes.get());
+        p.rss -= 20 * MIB;
+        assertEquals(0, heap.check(0), "RSS fell more than governed memory (16 MiB) did: nothing to do");
+        p.rss += 4 * MIB;
+        p.givesBack = 4 * MIB;
+        assertEquals(4 * MIB, heap.check(0), "the base moved with the fall");
+    }
+
+    @Test
+    void aSpillerChecksItselfOnlyWhenTheBackgroundThreadLags() {
+        FakeProcess p = new FakeProcess();
+        NativeHeap heap = new NativeHeap(p, null, 4 * MIB);
+        assertFalse(heap.freed(2 * MIB));
+        assertTrue(heap.freed(2 * MIB));
+        assertFalse(heap.lagging(), "one threshold freed: the background thread is woken");
+        heap.freed(4 * MIB);
+        assertTrue(heap.lagging(), "two thresholds freed and nobody checked");
+        heap.check(0);
+        assertFalse(heap.lagging(), "a check starts the count again");
+    }
+
+    @Test
+    void unavailableTrimmingDoesNothing() {
+        NativeHeap heap = new NativeHeap(null, "not Linux (glibc)", 4 * MIB);
+        assertFalse(heap.available());
+        assertFalse(heap.freed(64 * MIB));
+        assertEquals(0, heap.check(0));
+        assertEquals(-1, heap.trim());
     }
 }

@@ -25,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** Reads the configuration, opens the log, starts the governor and installs the framework bridges. */
 public final class Installer {
@@ -117,6 +118,7 @@ public final class Installer {
                 }
             });
         }
+        openDiagnosticCommands(inst);
         governor.startBackground(config.reportIntervalMillis());
 
         Map<String, Object> start = new java.util.LinkedHashMap<>();
@@ -363,6 +365,25 @@ public final class Installer {
                 ctx.error("could not instrument " + name + "; " + bridge.framework() + " runs ungoverned for it", t);
                 return null;
             }
+        }
+    }
+
+    /**
+     * Opens {@code jdk.management}'s {@code com.sun.management.internal} to the runtime, so that the C
+     * heap is trimmed by calling the JVM's diagnostic command directly ({@code NativeHeap}): through
+     * the platform MBean server it would create that server (about 100 ms of CPU in the middle of the
+     * application's run, which memgov never does). Where this fails, trimming says why at start.
+     */
+    static void openDiagnosticCommands(Instrumentation inst) {
+        try {
+            java.util.Optional<Module> mgmt = ModuleLayer.boot().findModule("jdk.management");
+            Module runtime = Governor.class.getModule();
+            String pkg = "com.sun.management.internal";
+            if (mgmt.isPresent() && !mgmt.get().isOpen(pkg, runtime)) {
+                inst.redefineModule(mgmt.get(), Set.of(), Map.of(), Map.of(pkg, Set.of(runtime)), Set.of(), Map.of());
+            }
+        } catch (Throwable t) {
+            // NativeHeap finds the package closed and logs native-trim available=false with the reason
         }
     }
 }

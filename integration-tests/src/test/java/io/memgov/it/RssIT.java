@@ -60,6 +60,23 @@ class RssIT {
     }
 
     /**
+     * Trimming never creates the platform MBean server (about 100 ms of CPU and the JMX classes, in
+     * the middle of the application's run): the JVM's diagnostic command is called directly. The
+     * classes the JVM loads are listed by {@code -Xlog:class+load}.
+     */
+    @org.junit.jupiter.api.Test
+    void trimmingDoesNotCreateThePlatformMBeanServer() throws Exception {
+        Path log = Forked.newLog("trim-no-jmx");
+        Forked run = Forked.run("log.file=" + log + ",host.limit=16m", List.of("-Xlog:class+load=info"),
+                Forked.examplesClassPath(), "io.memgov.examples.SpillBenchWorkload", "32", "4", "1", "djl");
+        assertEquals(0, run.exitCode, run.toString());
+        Map<String, String> summary = MemgovLog.read(log).one("summary");
+        assertTrue(num(summary, "native.trims") > 0, "the C heap was trimmed: " + summary);
+        assertTrue(run.stdout.contains("io.memgov.runtime.NativeHeap"), "class loading is logged: " + run.stdout.length());
+        assertTrue(!run.stdout.contains("com.sun.jmx.mbeanserver.JmxMBeanServer "), "the platform MBean server was created");
+    }
+
+    /**
      * The summary's process fields explain where RSS is: 256 MiB malloced through JavaCPP (the C heap,
      * no ND4J array, no direct buffer) and held at exit shows in {@code native.other} and {@code rss},
      * not in governed HOST memory or {@code direct.used}, against the same program mallocing nothing.

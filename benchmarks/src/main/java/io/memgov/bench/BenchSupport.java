@@ -63,6 +63,22 @@ final class BenchSupport {
         return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 
+    /**
+     * A distribution-free 95% confidence interval of the median (order statistics: the ranks
+     * n/2 -+ 1.96 sqrt(n)/2), as {low, high}; the whole range when there are too few values.
+     */
+    static double[] medianInterval(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int n = v.length;
+        if (n == 0) {
+            return new double[]{Double.NaN, Double.NaN};
+        }
+        double half = 1.96 * Math.sqrt(n) / 2;
+        int lo = Math.max(1, (int) Math.floor(n / 2.0 - half));
+        int hi = Math.min(n, (int) Math.ceil(1 + n / 2.0 + half));
+        return new double[]{v[lo - 1], v[hi - 1]};
+    }
+
     static String textTable(String[] header, List<String[]> rows) {
         int[] w = new int[header.length];
         for (int i = 0; i < header.length; i++) {

@@ -102,11 +102,14 @@ public final class RssBench {
                 ratios.add(ms[0] / ms[1]);
             }
             double[] sorted = ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            double[] ci = BenchSupport.medianInterval(ratios);
             costRows.add(new String[]{loop[0], loop[2], String.format(Locale.ROOT, "%.3fx", BenchSupport.median(ratios)),
+                String.format(Locale.ROOT, "%.3f-%.3fx", ci[0], ci[1]),
                 String.format(Locale.ROOT, "%.3f-%.3fx", sorted[0], sorted[sorted.length - 1]), Long.toString(trims)});
         }
         System.out.println("Trimming's cost: loop time with native.trim=true / false, " + pairs + " alternating pairs:");
-        System.out.print(BenchSupport.textTable(new String[]{"loop", "limit", "median", "range", "trims (last run)"}, costRows));
+        System.out.print(BenchSupport.textTable(new String[]{"loop", "limit", "median", "95% CI of the median", "range",
+            "trims (last run)"}, costRows));
     }
 
     static String field(String out, String key) {

@@ -753,10 +753,25 @@ public final class Governor {
         int homeTier = from == Tracked.OFFLOADED ? Tier.DEVICE.ordinal() : Tier.HOST.ordinal();
         try {
             if (!home.tryReserve(t.bytes)) {
-                g.admitOverLimit(home, homeTier, t.device, t.bytes);
+                SpillBridge bridge = g.spillBridges[t.framework];
+                int kind = from == Tracked.SPILLED && bridge != null && g.pool != null ? bridge.restorePoolKind() : -1;
+                long size = kind >= 0 ? BufferPool.classSize(t.bytes) : -1;
+                if (size > 0) { // a victim's pooled entry of the class this restore takes comes straight to it
+                    WANTED.set(new PoolLease(kind, null, size));
+                    WANTING.incrementAndGet();
+                }
+                try {
+                    g.admitOverLimit(home, homeTier, t.device, t.bytes);
+                } finally {
+                    if (size > 0) {
+                        WANTING.decrementAndGet();
+                        WANTED.remove();
+                    }
+                }
             }
         } catch (Throwable e) {
             t.state = from;
+            g.returnHandOff(HANDED.get());
             throw e;
         }
         if (from == Tracked.SPILLED) {
@@ -810,6 +825,7 @@ public final class Governor {
             g.endOffloadRestore(t, ok);
             return;
         }
+        g.returnHandOff(HANDED.get()); // handed to this restore and not taken (a restore that did not pool)
         if (!ok) {
             g.host.release(t.bytes);
             g.hostByFramework[t.framework].release(t.bytes);
@@ -1242,7 +1258,25 @@ public final class Governor {
         }
     }
 
+    /**
+     * The kind and class of pooled entry a demand restore on this thread is admitting memory for
+     * ({@link #beginRestore}): an entry a spill gives back meanwhile (a victim's) goes to that restore
+     * ({@link #HANDED}) instead of to the pool, where, over the limit, it would be freed and the
+     * restore would allocate (and fault in) fresh memory for the same bytes.
+     */
+    private static final ThreadLocal<PoolLease> WANTED = new ThreadLocal<>();
+    /** Threads with a {@link #WANTED} entry now: while 0, a pool return looks no further. */
+    private static final java.util.concurrent.atomic.AtomicInteger WANTING = new java.util.concurrent.atomic.AtomicInteger();
+
     private void poolReturn(PoolLease lease) {
+        if (WANTING.get() > 0 && HANDED.get() == null) {
+            PoolLease want = WANTED.get();
+            if (want != null && want.kind == lease.kind && want.size == lease.size) {
+                WANTED.remove();
+                HANDED.set(lease); // its bytes are out of every count, as a fresh allocation's are
+                return;
+            }
+        }
         if (host.tryReserve(lease.size)) { // pooled bytes count against HOST, within its limit
             if (pool.give(lease.kind, lease.entry, lease.size, nowMillis)) {
                 return;

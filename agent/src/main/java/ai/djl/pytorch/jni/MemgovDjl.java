@@ -295,30 +295,67 @@ public final class MemgovDjl {
     static Object restoreBody(Spillable array, Object tracked) {
         boolean ok = false;
         long handle = 0;
+        ByteBuffer block = null;
+        long size = 0;
         try {
             long[] shape = SPILLED_SHAPES.get(tracked); // sizes, requires-grad (0/1), dtype
             int dtype = (int) shape[shape.length - 1];
             boolean requiresGrad = shape[shape.length - 2] != 0;
             long[] dims = java.util.Arrays.copyOf(shape, shape.length - 2);
-            // a parameter comes back as a leaf that requires gradients, as it was (its gradient was
-            // undefined when it was spilled: see Bridge#gradientFree)
-            handle = PyTorchLibrary.LIB.torchEmpty(dims, dtype, 0,
-                    new int[]{PtDeviceType.toDeviceType(Device.cpu()), -1}, requiresGrad);
-            if (bytes(handle) > 0) {
-                ByteBuffer memory = PyTorchLibrary.LIB.torchDirectByteBuffer(handle);
-                Governor.readSpill(tracked, memory);
+            long bytes = bytes(dims, dtype);
+            int[] cpu = {PtDeviceType.toDeviceType(Device.cpu()), -1};
+            size = bytes > 0 && DATA_REF != null && Governor.poolEnabled() ? BufferPool.classSize(bytes) : -1;
+            if (size > 0 && size <= Integer.MAX_VALUE) {
+                // into a pooled block (the one its victim's spill just gave back, when the classes
+                // match: Governor.beginRestore), the tensor over it as DJL makes one over a buffer:
+                // passes over a working set then reuse the same resident memory, where a new tensor
+                // each restore left the C heap fragmented (posix_memalign) for trims to give back and
+                // the next restores to fault in again
+                block = (ByteBuffer) Governor.poolTake(Governor.POOL_DIRECT, size);
+                if (block == null) {
+                    block = ByteBuffer.allocateDirect((int) size);
+                }
+                ByteBuffer data = block.duplicate();
+                data.clear().limit((int) bytes);
+                data = data.slice().order(ByteOrder.nativeOrder());
+                Governor.readSpill(tracked, data);
+                data.rewind();
+                // a parameter comes back as a leaf that requires gradients, as it was (its gradient was
+                // undefined when it was spilled: see Bridge#gradientFree)
+                handle = PyTorchLibrary.LIB.torchFromBlob(data, dims, dtype, 0, cpu, requiresGrad);
+                DATA_REF.set(array, data); // as DJL's own tensors over a buffer: the array holds it
+            } else {
+                block = null;
+                handle = PyTorchLibrary.LIB.torchEmpty(dims, dtype, 0, cpu, requiresGrad);
+                if (bytes(handle) > 0) {
+                    ByteBuffer memory = PyTorchLibrary.LIB.torchDirectByteBuffer(handle);
+                    Governor.readSpill(tracked, memory);
+                }
             }
             if (!array.memgov$casHandle(SPILLED, handle)) {
                 throw new IllegalStateException("memgov: the handle of spilled tensor " + tracked + " changed while it was restored");
             }
             SPILLED_SHAPES.remove(tracked);
+            if (block != null && !Governor.poolAttach(tracked, Governor.POOL_DIRECT, block, size)) {
+                block = null; // not attached (pooling turned off meanwhile): the block goes with the array, to the GC
+            }
             ok = true;
             return handle;
-        } catch (SpillException e) {
+        } catch (SpillException | IllegalAccessException e) {
             throw new IllegalStateException(e.getMessage(), e);
         } finally {
-            if (!ok && handle != 0) {
-                PyTorchLibrary.LIB.torchDeleteTensor(handle);
+            if (!ok) {
+                if (handle != 0) {
+                    PyTorchLibrary.LIB.torchDeleteTensor(handle);
+                }
+                if (block != null) {
+                    try {
+                        DATA_REF.set(array, null);
+                    } catch (IllegalAccessException e) {
+                        // accessible since dataRef() made it so
+                    }
+                    Governor.poolGive(Governor.POOL_DIRECT, block, size);
+                }
             }
             Governor.endRestore(tracked, ok);
         }
@@ -358,6 +395,11 @@ public final class MemgovDjl {
      * gradients (a model's parameter) only while no autograd graph can hold it ({@link #gradientFree}).
      */
     static final class Bridge implements SpillBridge {
+        @Override
+        public int restorePoolKind() {
+            return Governor.POOL_DIRECT; // a restore's memory: a pooled direct block (restoreBody)
+        }
+
         /** The prefetch thread: the same restore a use would do (a new tensor, the file read and verified). */
         @Override
         public boolean restoreAhead(Object tensor, Object record) {

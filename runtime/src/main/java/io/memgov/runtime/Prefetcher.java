@@ -24,6 +24,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * waits for it ({@code restores.waited}) instead of reading the file twice. A prefetch that fails
  * (a disk error, a corrupt file, the tensor closed meanwhile) leaves the storage spilled: its demand
  * restore then reports as without prefetch.
+ *
+ * <p>Whether it fetches at all is judged by the application's progress with and without it
+ * ({@link PrefetchTrial}): where its copies take cores from the application's compute, it is off.
  */
 final class Prefetcher {
     /** Successors followed after a miss. */
@@ -50,6 +53,9 @@ final class Prefetcher {
     final AtomicLong wasted = new AtomicLong();
     final AtomicLong waited = new AtomicLong();
     private final Thread thread;
+    /** Prefetching paused: its uses only raced it ({@link #worthIt}), or a trial found it slower ({@link PrefetchTrial}). */
+    final AtomicLong pauses = new AtomicLong();
+    final PrefetchTrial trial = new PrefetchTrial(System::nanoTime, pauses);
 
     Prefetcher(Governor governor) {
         this.governor = governor;
@@ -68,6 +74,9 @@ final class Prefetcher {
     /** A miss of {@code t} (a demand restore begins, or the first use of a prefetched storage). */
     void miss(Tracked t) {
         synchronized (order) {
+            if (prefetches.get() > 0) {
+                trial.miss(); // judged once there is something to judge
+            }
             Tracked before = last;
             last = t;
             if (before != null && before != t) {
@@ -98,7 +107,6 @@ final class Prefetcher {
     /** Above this share of a window's prefetches waited for by their uses, prefetching pauses. */
     static final double RACING = 0.3;
     static final long PAUSE_NANOS = 2_000_000_000L;
-    final AtomicLong pauses = new AtomicLong();
     private long windowPrefetches;
     private long windowWaited;
     private long pausedUntil;
@@ -139,8 +147,8 @@ final class Prefetcher {
         try {
             while (!Thread.currentThread().isInterrupted()) {
                 Tracked t = misses.take();
-                if (!worthIt()) {
-                    continue; // paused: the link table still learns (miss), nothing is fetched
+                if (!worthIt() || !trial.on()) {
+                    continue; // paused, or off for a trial: the link table still learns (miss), nothing is fetched
                 }
                 Tracked y = t;
                 for (int d = 0; d < DEPTH; d++) {

@@ -173,7 +173,13 @@ public final class MlpTraining {
                 if (g == null) {
                     throw new IllegalStateException("toggle: no memgov governor is installed (run with -javaagent)");
                 }
-                return new GovernorSwitch(g, type.getMethod("install", type));
+                for (java.lang.reflect.Method m : type.getMethods()) { // install(the governor's instance type)
+                    if (m.getName().equals("install") && m.getParameterCount() == 1
+                            && m.getParameterTypes()[0].isInstance(g)) {
+                        return new GovernorSwitch(g, m);
+                    }
+                }
+                throw new IllegalStateException("toggle: this memgov has no Governor.install");
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException("toggle: run with -javaagent:memgov-agent.jar (" + e + ")", e);
             }

@@ -169,11 +169,12 @@ public final class MlpTraining {
         static GovernorSwitch find() {
             try {
                 Class<?> type = Class.forName("io.memgov.runtime.Governor");
-                Object g = type.getMethod("current").invoke(null);
+                java.lang.reflect.Method current = type.getMethod("current");
+                Object g = current.invoke(null);
                 if (g == null) {
                     throw new IllegalStateException("toggle: no memgov governor is installed (run with -javaagent)");
                 }
-                return new GovernorSwitch(g, type.getMethod("install", type));
+                return new GovernorSwitch(g, type.getMethod("install", current.getReturnType()));
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException("toggle: run with -javaagent:memgov-agent.jar (" + e + ")", e);
             }

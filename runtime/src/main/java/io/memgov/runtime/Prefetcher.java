@@ -37,7 +37,7 @@ final class Prefetcher {
         volatile int confidence;
     }
 
-    private final Governor governor;
+    private final MemoryGovernor governor;
     final ConcurrentHashMap<Tracked, Link> links = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<Tracked> misses = new LinkedBlockingQueue<>(1024);
     private final Object order = new Object();
@@ -51,7 +51,7 @@ final class Prefetcher {
     final AtomicLong waited = new AtomicLong();
     private final Thread thread;
 
-    Prefetcher(Governor governor) {
+    Prefetcher(MemoryGovernor governor) {
         this.governor = governor;
         this.thread = new Thread(this::run, "memgov-prefetch");
         thread.setDaemon(true);

@@ -5,6 +5,7 @@ import io.memgov.agent.nd4j.Nd4jBridge;
 import io.memgov.runtime.ContainerMemory;
 import io.memgov.runtime.Governor;
 import io.memgov.runtime.JvmIdentity;
+import io.memgov.runtime.MemoryGovernor;
 import io.memgov.runtime.RssWatch;
 import io.memgov.runtime.config.ConfigLoader;
 import io.memgov.runtime.config.ConfigProblem;
@@ -76,7 +77,7 @@ public final class Installer {
         warnIfSpillDirUnusable(config, log);
         warnIfLimitTiny(config, "memgov.host.limit", config.hostLimit(), log);
         warnIfLimitTiny(config, "memgov.device.limit", config.deviceLimit(), log);
-        Governor governor = new Governor(config, log);
+        MemoryGovernor governor = new MemoryGovernor(config, log);
         governor.identity(identity);
         Governor.install(governor);
         List<String> installed = new ArrayList<>();
@@ -286,7 +287,7 @@ public final class Installer {
      * Registers one transformer that looks at nothing but the bridges' few target classes (a set
      * lookup per class the JVM defines) and rewrites those with ASM.
      */
-    private static List<String> installBridges(MemgovConfig config, Governor governor, Instrumentation inst,
+    private static List<String> installBridges(MemgovConfig config, MemoryGovernor governor, Instrumentation inst,
                                                boolean atStartup) throws ReflectiveOperationException {
         List<Bridge> bridges = bridgesFor(config);
         List<String> names = new ArrayList<>();

@@ -1,7 +1,7 @@
 package io.memgov.agent;
 
 import io.memgov.runtime.ConfigWatcher;
-import io.memgov.runtime.Governor;
+import io.memgov.runtime.MemoryGovernor;
 import io.memgov.runtime.config.ConfigLoader;
 import io.memgov.runtime.config.MemgovConfig;
 import io.memgov.runtime.jmx.GovernorJmx;
@@ -18,7 +18,7 @@ final class Observability {
     private Observability() {
     }
 
-    static void install(Governor governor, MemgovConfig config, String agentArgs) {
+    static void install(MemoryGovernor governor, MemgovConfig config, String agentArgs) {
         // Loading JFR's classes and creating the platform MBean server cost a running application
         // CPU and, worse, deoptimize its compiled code (measured: +10 % on a 1 s training loop).
         // So both wait until the application (or a tool attaching to it) has started them.
@@ -30,7 +30,7 @@ final class Observability {
                 jfr[0] = true;
                 try {
                     Class.forName("io.memgov.runtime.jfr.JfrSetup", true, null)
-                            .getMethod("whenRecorderInitialized", Governor.class).invoke(null, governor);
+                            .getMethod("whenRecorderInitialized", MemoryGovernor.class).invoke(null, governor);
                 } catch (Throwable t) {
                     governor.error("could not send memgov's events to JFR", t);
                 }

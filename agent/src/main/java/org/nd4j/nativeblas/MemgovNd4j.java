@@ -2,6 +2,7 @@ package org.nd4j.nativeblas;
 
 import io.memgov.runtime.Governed;
 import io.memgov.runtime.Governor;
+import io.memgov.runtime.MemoryGovernor;
 import io.memgov.runtime.MemgovOutOfMemoryError;
 import io.memgov.runtime.Pins;
 import io.memgov.runtime.Tracked;
@@ -54,7 +55,7 @@ public final class MemgovNd4j {
 
     private static int poolKind() {
         try {
-            Governor g = Governor.current();
+            MemoryGovernor g = Governor.current();
             if (g != null && Governor.poolEnabled()) {
                 return Governor.poolKind((entry, bytes) -> nativeOps().freeHost((Pointer) entry));
             }
@@ -119,7 +120,7 @@ public final class MemgovNd4j {
         Block pooled = pooledBlock(bytes);
         if (pooled != null) {
             SERVED.addAndGet(pooled.size);
-            Governor g = refilling ? Governor.current() : null;
+            MemoryGovernor g = refilling ? Governor.current() : null;
             if (g != null && g.pool() != null && g.pool().idleBytes() < GC_AFTER_MAX) {
                 refilling = false; // once per refill: set again only when a GC asked for on misses refilled the pool
                 Governor.requestGc(); // GCs have been refilling the pool and it runs low: the next one now
@@ -389,7 +390,7 @@ public final class MemgovNd4j {
      * first frames outside ND4J's buffer classes (where its memory was handed out).
      */
     static void escaped(Object record) {
-        Governor g = Governor.current();
+        MemoryGovernor g = Governor.current();
         if (g == null || !g.log().isEnabled(io.memgov.runtime.config.LogLevel.DEBUG)) {
             return;
         }

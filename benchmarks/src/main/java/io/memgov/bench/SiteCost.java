@@ -2,6 +2,7 @@ package io.memgov.bench;
 
 import ai.djl.memgovbench.Frames;
 import io.memgov.runtime.Governor;
+import io.memgov.runtime.MemoryGovernor;
 import io.memgov.runtime.config.ConfigLoader;
 import io.memgov.runtime.config.LogFormat;
 import io.memgov.runtime.config.LogLevel;
@@ -27,13 +28,13 @@ public final class SiteCost {
     private SiteCost() {
     }
 
-    private static Governor governor(String mode) {
+    private static MemoryGovernor governor(String mode) {
         ConfigLoader.Result r = new ConfigLoader("sites=" + mode, new Properties(), Map.of(), null, 0, 1,
                 System.getProperty("java.io.tmpdir")).load();
-        return new Governor(r.config(), new EventLog(line -> { }, LogFormat.TEXT, LogLevel.INFO));
+        return new MemoryGovernor(r.config(), new EventLog(line -> { }, LogFormat.TEXT, LogLevel.INFO));
     }
 
-    private static double round(Governor g, int n) {
+    private static double round(MemoryGovernor g, int n) {
         Governor.install(g);
         long t0 = System.nanoTime();
         for (int i = 0; i < n; i++) {
@@ -44,8 +45,8 @@ public final class SiteCost {
 
     public static void main(String[] args) {
         String mode = args.length > 0 ? args[0] : "sample";
-        Governor off = governor("off");
-        Governor on = governor(mode);
+        MemoryGovernor off = governor("off");
+        MemoryGovernor on = governor(mode);
         int n = 200_000;
         for (int i = 0; i < 10; i++) {
             round(off, n);

@@ -169,7 +169,8 @@ public final class MlpTraining {
         static GovernorSwitch find() {
             try {
                 Class<?> type = Class.forName("io.memgov.runtime.Governor");
-                Object g = type.getMethod("current").invoke(null);
+                java.lang.reflect.Method current = type.getMethod("current");
+                Object g = current.invoke(null);
                 if (g == null) {
                     throw new IllegalStateException("toggle: no memgov governor is installed (run with -javaagent)");
                 }

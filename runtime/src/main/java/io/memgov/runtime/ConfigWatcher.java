@@ -23,7 +23,7 @@ import java.util.function.Supplier;
  * start get a {@code config-warning}.
  */
 public final class ConfigWatcher implements Runnable {
-    private final Governor governor;
+    private final MemoryGovernor governor;
     private final Path file;
     private final Supplier<ConfigLoader.Result> reload;
     private MemgovConfig lastGood;
@@ -31,7 +31,7 @@ public final class ConfigWatcher implements Runnable {
     private byte[] pending;
     private boolean missingLogged;
 
-    public ConfigWatcher(Governor governor, Path file, Supplier<ConfigLoader.Result> reload, MemgovConfig loaded) {
+    public ConfigWatcher(MemoryGovernor governor, Path file, Supplier<ConfigLoader.Result> reload, MemgovConfig loaded) {
         this.governor = governor;
         this.file = file;
         this.reload = reload;

@@ -123,7 +123,7 @@ public final class Metrics {
     private int leaksInWindow;
     private long leaksNotLogged;
 
-    /** JFR events, or null while JFR is not set up (see {@link Governor#startBackground}). */
+    /** JFR events, or null while JFR is not set up (see {@link MemoryGovernor#startBackground}). */
     volatile JfrSink jfr;
 
     public Metrics(SiteMode mode) {
@@ -424,20 +424,20 @@ public final class Metrics {
     /** The histogram and leak fields of report and summary. */
     void putFigures(Map<String, Object> m) {
         drainSizes();
-        putPercentiles(m, "alloc.size", sizes);
-        putPercentiles(m, "spill.micros", spillMicros);
-        putPercentiles(m, "restore.micros", restoreMicros);
-        m.put("leaks", leaks.get());
-        m.put("leak.bytes", leakBytes.get());
+        putPercentiles(m, Fields.ALLOC_SIZE, sizes);
+        putPercentiles(m, Fields.SPILL_MICROS, spillMicros);
+        putPercentiles(m, Fields.RESTORE_MICROS, restoreMicros);
+        m.put(Fields.LEAKS, leaks.get());
+        m.put(Fields.LEAK_BYTES, leakBytes.get());
     }
 
     private static void putPercentiles(Map<String, Object> m, String name, Histogram h) {
         synchronized (h) {
             boolean empty = h.getTotalCount() == 0;
             // HdrHistogram keeps 3 significant digits: a value is given as the lowest of its bucket
-            m.put(name + ".p50", empty ? 0L : h.lowestEquivalentValue(h.getValueAtPercentile(50)));
-            m.put(name + ".p99", empty ? 0L : h.lowestEquivalentValue(h.getValueAtPercentile(99)));
-            m.put(name + ".max", empty ? 0L : h.lowestEquivalentValue(h.getMaxValue()));
+            m.put(name + Fields.P50, empty ? 0L : h.lowestEquivalentValue(h.getValueAtPercentile(50)));
+            m.put(name + Fields.P99, empty ? 0L : h.lowestEquivalentValue(h.getValueAtPercentile(99)));
+            m.put(name + Fields.MAX, empty ? 0L : h.lowestEquivalentValue(h.getMaxValue()));
         }
     }
 
@@ -453,7 +453,7 @@ public final class Metrics {
         try {
             putSitesUnguarded(m, ledger, allocatedTotal, summary);
         } catch (RuntimeException e) {
-            m.put("sites.error", String.valueOf(e)); // a report or summary is never lost to its site lists
+            m.put(Fields.SITES_ERROR, String.valueOf(e)); // a report or summary is never lost to its site lists
         }
     }
 
@@ -471,10 +471,10 @@ public final class Metrics {
             }
         });
         long[] live = rounded(liveBytes);
-        m.put("top.live", sites.top(live, TOP));
-        m.put("top.allocated", sites.top(sites.allocatedBytes(allocatedTotal), TOP));
+        m.put(Fields.TOP_LIVE, sites.top(live, TOP));
+        m.put(Fields.TOP_ALLOCATED, sites.top(sites.allocatedBytes(allocatedTotal), TOP));
         if (mode == SiteMode.SAMPLE) {
-            m.put("sites.sample.bytes", sampleBytes());
+            m.put(Fields.SITES_SAMPLE_BYTES, sampleBytes());
         }
         if (summary) {
             String top = sites.top(live, LIVE_SITES);
@@ -486,7 +486,7 @@ public final class Metrics {
                         .append(Math.max(1, Math.round(liveCount[sites.intern(site)]))).append(':')
                         .append(entry.substring(colon + 1));
             }
-            m.put("live.sites", sb.toString());
+            m.put(Fields.LIVE_SITES, sb.toString());
             long[] leaked;
             synchronized (leaksBySite) {
                 leaked = new long[sites.size()];
@@ -494,7 +494,7 @@ public final class Metrics {
                     leaked[e.getKey()] = Math.round(e.getValue()[1]);
                 }
             }
-            m.put("leak.sites", sites.top(leaked, TOP));
+            m.put(Fields.LEAK_SITES, sites.top(leaked, TOP));
         }
     }
 

@@ -40,7 +40,7 @@ final class Prefetcher {
         volatile int confidence;
     }
 
-    private final Governor governor;
+    private final MemoryGovernor governor;
     final ConcurrentHashMap<Tracked, Link> links = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<Tracked> misses = new LinkedBlockingQueue<>(1024);
     private final Object order = new Object();
@@ -57,7 +57,7 @@ final class Prefetcher {
     final AtomicLong pauses = new AtomicLong();
     final PrefetchTrial trial = new PrefetchTrial(System::nanoTime, pauses);
 
-    Prefetcher(Governor governor) {
+    Prefetcher(MemoryGovernor governor) {
         this.governor = governor;
         this.thread = new Thread(this::run, "memgov-prefetch");
         thread.setDaemon(true);

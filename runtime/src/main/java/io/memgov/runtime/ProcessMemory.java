@@ -145,13 +145,13 @@ public final class ProcessMemory {
         MemoryUsage heap = MEMORY.getHeapMemoryUsage();
         MemoryUsage nonHeap = MEMORY.getNonHeapMemoryUsage();
         long direct = directUsed();
-        m.put("rss", rss[0]);
-        m.put("rss.peak", rss[1]);
-        m.put("heap.used", heap.getUsed());
-        m.put("heap.committed", heap.getCommitted());
-        m.put("nonheap.committed", nonHeap.getCommitted());
-        m.put("direct.used", direct);
-        m.put("native.other", nativeOther(rss[0], heap.getCommitted(), nonHeap.getCommitted(), direct, governedHost));
+        m.put(Fields.RSS, rss[0]);
+        m.put(Fields.RSS_PEAK, rss[1]);
+        m.put(Fields.HEAP_USED, heap.getUsed());
+        m.put(Fields.HEAP_COMMITTED, heap.getCommitted());
+        m.put(Fields.NONHEAP_COMMITTED, nonHeap.getCommitted());
+        m.put(Fields.DIRECT_USED, direct);
+        m.put(Fields.NATIVE_OTHER, nativeOther(rss[0], heap.getCommitted(), nonHeap.getCommitted(), direct, governedHost));
     }
 
     /** RSS that the heap, non-heap, direct buffers and governed memory do not explain; -1 if RSS is unknown. */

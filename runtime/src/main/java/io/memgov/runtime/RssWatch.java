@@ -17,7 +17,7 @@ public final class RssWatch implements Runnable {
     static final double SHARE = 0.9;
     static final long EVERY_MILLIS = 60_000;
 
-    private final Governor governor;
+    private final MemoryGovernor governor;
     private final long containerLimit;
     private final LongSupplier rss;
     private final LongSupplier clock;
@@ -26,11 +26,11 @@ public final class RssWatch implements Runnable {
     /** How many rss-high events were logged (tests). */
     long logged;
 
-    public RssWatch(Governor governor, long containerLimit) {
+    public RssWatch(MemoryGovernor governor, long containerLimit) {
         this(governor, containerLimit, ProcessMemory::rss, System::currentTimeMillis);
     }
 
-    RssWatch(Governor governor, long containerLimit, LongSupplier rss, LongSupplier clock) {
+    RssWatch(MemoryGovernor governor, long containerLimit, LongSupplier rss, LongSupplier clock) {
         this.governor = governor;
         this.containerLimit = containerLimit;
         this.rss = rss;

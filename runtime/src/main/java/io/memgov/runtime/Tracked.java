@@ -34,7 +34,7 @@ public final class Tracked {
     /** The framework object a spill bridge spills and restores (set only where a bridge can). */
     Object tensor;
     /** The pooled buffer the storage lives in, given back to the pool when the storage goes (owners only; set rarely, read once at release). */
-    volatile Governor.PoolLease pooled;
+    volatile PoolLease pooled;
     /** When the current restore began (System.nanoTime), for its latency. */
     long restoreStarted;
     /** The spill file while SPILLED. */
@@ -86,6 +86,31 @@ public final class Tracked {
         this.framework = owner.framework;
         this.tier = owner.tier;
         this.device = owner.device;
+    }
+
+    /** One more array over this storage (an owner); false when the storage is already gone. */
+    boolean addRef() {
+        for (;;) {
+            int r = refs;
+            if (r <= 0) {
+                return false;
+            }
+            if (REFS.compareAndSet(this, r, r + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Marks this array released; returns its storage when it was the storage's last array, else null
+     * (also when this array was already released: a release is idempotent).
+     */
+    Tracked releaseArray() {
+        if (!RELEASED.compareAndSet(this, 0, 1)) {
+            return null;
+        }
+        Tracked owner = storage;
+        return REFS.decrementAndGet(owner) == 0 ? owner : null;
     }
 
     public long id() { return id; }

@@ -54,7 +54,7 @@ class AdmissionTest {
     Path tmp;
 
     private final List<String> lines = new CopyOnWriteArrayList<>();
-    private Governor g;
+    private MemoryGovernor g;
     private FakeBridge bridge;
     private Path spillDir;
 
@@ -127,13 +127,13 @@ class AdmissionTest {
 
     // ---------------------------------------------------------------- set-up
 
-    private Governor govern(String options) {
+    private MemoryGovernor govern(String options) {
         spillDir = tmp.resolve("spill");
         ConfigLoader.Result r = new ConfigLoader(options + ",disk.dir=" + spillDir, new Properties(), Map.of(),
                 tmp, 0, 1, tmp.toString()).load();
         assertTrue(r.errors().isEmpty(), () -> "config errors: " + r.errors());
         MemgovConfig config = r.config();
-        g = new Governor(config, new EventLog(lines::add, LogFormat.TEXT, LogLevel.DEBUG));
+        g = new MemoryGovernor(config, new EventLog(lines::add, LogFormat.TEXT, LogLevel.DEBUG));
         Governor.install(g);
         bridge = new FakeBridge();
         Governor.registerSpillBridge(DJL, bridge);

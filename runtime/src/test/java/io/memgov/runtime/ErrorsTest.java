@@ -45,17 +45,17 @@ class ErrorsTest {
     Path tmp;
 
     private final List<String> lines = new CopyOnWriteArrayList<>();
-    private Governor g;
+    private MemoryGovernor g;
     private FakeBridge bridge;
     private Path spillDir;
 
-    private Governor govern(String options) {
+    private MemoryGovernor govern(String options) {
         spillDir = tmp.resolve("spill");
         ConfigLoader.Result r = new ConfigLoader(options + ",disk.dir=" + spillDir, new Properties(), Map.of(),
                 tmp, 0, 1, tmp.toString()).load();
         assertTrue(r.errors().isEmpty(), () -> "config errors: " + r.errors());
         MemgovConfig config = r.config();
-        g = new Governor(config, new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
+        g = new MemoryGovernor(config, new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
         Governor.install(g);
         bridge = new FakeBridge();
         Governor.registerSpillBridge(DJL, bridge);

@@ -32,12 +32,12 @@ class GovernorTest {
     private static final int DEVICE = Tier.DEVICE.ordinal();
 
     private final List<String> lines = new CopyOnWriteArrayList<>();
-    private Governor g;
+    private MemoryGovernor g;
 
     @BeforeEach
     void install() {
         LogSink sink = lines::add;
-        g = new Governor(MemgovConfig.defaults(), new EventLog(sink, LogFormat.TEXT, LogLevel.INFO));
+        g = new MemoryGovernor(MemgovConfig.defaults(), new EventLog(sink, LogFormat.TEXT, LogLevel.INFO));
         Governor.install(g);
     }
 
@@ -329,7 +329,7 @@ class GovernorTest {
         io.memgov.runtime.config.ConfigLoader.Result spilling = new io.memgov.runtime.config.ConfigLoader(
                 "host.limit=1g,on-limit=spill", new java.util.Properties(), Map.of(), null, 0, 1, "/tmp").load();
         assertTrue(spilling.errors().isEmpty(), () -> "config errors: " + spilling.errors());
-        g = new Governor(spilling.config(), new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
+        g = new MemoryGovernor(spilling.config(), new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
         Governor.install(g);
         List<Object> records = new ArrayList<>();
         for (int i = 0; i < 40; i++) {

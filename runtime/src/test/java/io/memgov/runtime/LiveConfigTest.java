@@ -34,7 +34,7 @@ class LiveConfigTest {
     @TempDir
     Path dir;
     private final List<String> lines = new CopyOnWriteArrayList<>();
-    private Governor g;
+    private MemoryGovernor g;
     private Path file;
     private Supplier<ConfigLoader.Result> loader;
 
@@ -46,7 +46,7 @@ class LiveConfigTest {
         loader = () -> new ConfigLoader(null, sys, Map.of(), dir, 0, 1, dir.toString()).load();
         ConfigLoader.Result r = loader.get();
         assertFalse(r.hasErrors(), r.errors().toString());
-        g = new Governor(r.config(), new EventLog(lines::add, LogFormat.TEXT, r.config().logLevel()));
+        g = new MemoryGovernor(r.config(), new EventLog(lines::add, LogFormat.TEXT, r.config().logLevel()));
         Governor.install(g);
         return r.config();
     }

@@ -25,13 +25,13 @@ class MetricsTest {
     private static final String SITE = "io.memgov.testsite.Allocator.allocate(Allocator.java:11)";
     private static final String ND4J_SITE = "io.memgov.testsite.Allocator.allocateNd4j(Allocator.java:15)";
     private final List<String> lines = new CopyOnWriteArrayList<>();
-    private Governor g;
+    private MemoryGovernor g;
 
     private void install(String options) {
         ConfigLoader.Result r = new ConfigLoader(options, new Properties(), Map.of(), null, 0, 1, "/tmp").load();
         assertFalse(r.hasErrors(), r.errors().toString());
         MemgovConfig c = r.config();
-        g = new Governor(c, new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
+        g = new MemoryGovernor(c, new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
         Governor.install(g);
     }
 

@@ -34,9 +34,9 @@ class NativeHeapTest {
 
     @Test
     void theThresholdIsAQuarterOfTheLimitWithinBounds() {
-        assertEquals(4L << 20, Governor.trimThreshold(1L << 20));
-        assertEquals(8L << 20, Governor.trimThreshold(32L << 20));
-        assertEquals(8L << 20, Governor.trimThreshold(8L << 30));
+        assertEquals(4L << 20, Background.trimThreshold(1L << 20));
+        assertEquals(8L << 20, Background.trimThreshold(32L << 20));
+        assertEquals(8L << 20, Background.trimThreshold(8L << 30));
     }
 
     /** A process whose RSS and JVM figures the test sets, and whose trim gives back what the test says. */

@@ -36,7 +36,7 @@ class OffloadTest {
     Path tmp;
 
     final List<String> lines = new CopyOnWriteArrayList<>();
-    Governor g;
+    MemoryGovernor g;
     final Fake bridge = new Fake();
 
     /** A "tensor" that lives on a device or on the host (offloaded), or in a spill file. */
@@ -84,7 +84,7 @@ class OffloadTest {
         ConfigLoader.Result r = new ConfigLoader(options + ",disk.dir=" + tmp.resolve("spill"), new Properties(),
                 Map.of(), tmp, 0, 1, tmp.toString()).load();
         assertTrue(r.errors().isEmpty(), r.errors().toString());
-        g = new Governor(r.config(), new EventLog(lines::add, LogFormat.TEXT, LogLevel.DEBUG));
+        g = new MemoryGovernor(r.config(), new EventLog(lines::add, LogFormat.TEXT, LogLevel.DEBUG));
         Governor.install(g);
         Governor.registerSpillBridge(Governor.FW_DJL, bridge);
         g.startBackground(0);

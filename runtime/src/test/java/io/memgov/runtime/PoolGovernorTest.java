@@ -37,13 +37,13 @@ class PoolGovernorTest {
     Path tmp;
 
     private final List<String> lines = new CopyOnWriteArrayList<>();
-    private Governor g;
+    private MemoryGovernor g;
 
-    private Governor govern(String options) {
+    private MemoryGovernor govern(String options) {
         ConfigLoader.Result r = new ConfigLoader(options + ",disk.dir=" + tmp.resolve("spill"), new Properties(),
                 Map.of(), tmp, 0, 1, tmp.toString()).load();
         assertTrue(r.errors().isEmpty(), () -> "config errors: " + r.errors());
-        g = new Governor(r.config(), new EventLog(lines::add, LogFormat.TEXT, LogLevel.DEBUG));
+        g = new MemoryGovernor(r.config(), new EventLog(lines::add, LogFormat.TEXT, LogLevel.DEBUG));
         Governor.install(g);
         return g;
     }
@@ -203,7 +203,7 @@ class PoolGovernorTest {
 
     private void setNow(int millis) {
         try {
-            Field f = Governor.class.getDeclaredField("nowMillis");
+            Field f = MemoryGovernor.class.getDeclaredField("nowMillis");
             f.setAccessible(true);
             f.setInt(g, millis);
         } catch (ReflectiveOperationException e) {

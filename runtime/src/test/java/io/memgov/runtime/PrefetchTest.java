@@ -33,7 +33,7 @@ class PrefetchTest {
 
     @TempDir
     Path tmp;
-    Governor g;
+    MemoryGovernor g;
     final List<String> lines = new CopyOnWriteArrayList<>();
 
     /** A fake tensor: its storage is {@code data} (zeroed while spilled, so a restore must bring it back). */
@@ -88,7 +88,7 @@ class PrefetchTest {
         ConfigLoader.Result r = new ConfigLoader(options + ",disk.dir=" + tmp.resolve("spill"), new Properties(), Map.of(),
                 tmp, 0, 1, tmp.toString()).load();
         assertTrue(r.errors().isEmpty(), () -> "config errors: " + r.errors());
-        g = new Governor(r.config(), new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
+        g = new MemoryGovernor(r.config(), new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
         Governor.install(g);
         Bridge bridge = new Bridge();
         Governor.registerSpillBridge(DJL, bridge);

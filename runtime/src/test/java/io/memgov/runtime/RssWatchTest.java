@@ -23,12 +23,12 @@ class RssWatchTest {
     final List<String> lines = new CopyOnWriteArrayList<>();
     final AtomicLong rss = new AtomicLong();
     final AtomicLong clock = new AtomicLong(1_000_000);
-    Governor g;
+    MemoryGovernor g;
 
     RssWatch watch(String options, long containerLimit) {
         ConfigLoader.Result r = new ConfigLoader(options, new Properties(), Map.of(), tmp, 0, 1, tmp.toString()).load();
         assertTrue(r.errors().isEmpty(), () -> "config errors: " + r.errors());
-        g = new Governor(r.config(), new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
+        g = new MemoryGovernor(r.config(), new EventLog(lines::add, LogFormat.TEXT, LogLevel.INFO));
         return new RssWatch(g, containerLimit, rss::get, clock::get);
     }
 

@@ -15,6 +15,7 @@ import ai.djl.pytorch.engine.PtNDManager;
 import io.memgov.runtime.Described;
 import io.memgov.runtime.Governed;
 import io.memgov.runtime.Governor;
+import io.memgov.runtime.MemoryGovernor;
 import io.memgov.runtime.MemgovOutOfMemoryError;
 import io.memgov.runtime.NativeLayout;
 import io.memgov.runtime.config.LogLevel;
@@ -627,7 +628,7 @@ public final class MemgovDjl {
 
         /** One {@code sizing} line: how DJL tensors are sized from now on, and why not by layout. */
         private static NativeLayout logged(NativeLayout layout, String whyNot, long micros) {
-            Governor g = Governor.current();
+            MemoryGovernor g = Governor.current();
             if (g != null) {
                 if (layout != null) {
                     g.log().emit(LogLevel.INFO, "sizing", "framework", "djl", "method", "layout",

@@ -1,5 +1,6 @@
 package io.memgov.agent.report;
 
+import io.memgov.runtime.Fields;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -153,7 +154,7 @@ final class HtmlReport {
         }
 
         long used(String tier) {
-            return e.name.equals("start") ? 0 : Math.max(0, e.num(tier + ".used", 0));
+            return e.name.equals("start") ? 0 : Math.max(0, e.num(tier + Fields.USED, 0));
         }
     }
 
@@ -198,14 +199,14 @@ final class HtmlReport {
 
     private static void chart(StringBuilder b, RunReport r, int runNo, String tier, List<Sample> samples, double tMax,
                               long maxUsed, long limit) {
-        long peak = Math.max(maxUsed, r.fin(tier + ".peak"));
+        long peak = Math.max(maxUsed, r.fin(tier + Fields.PEAK));
         List<Sample> rss = new ArrayList<>();
         long maxRss = -1;
         if (tier.equals("host")) { // the process's RSS beside governed HOST use: what a container limit meets
             for (Sample s : samples) {
-                if (s.e.num("rss", -1) >= 0) {
+                if (s.e.num(Fields.RSS, -1) >= 0) {
                     rss.add(s);
-                    maxRss = Math.max(maxRss, s.e.num("rss", -1));
+                    maxRss = Math.max(maxRss, s.e.num(Fields.RSS, -1));
                 }
             }
         }
@@ -265,7 +266,7 @@ final class HtmlReport {
             StringBuilder rp = new StringBuilder();
             for (Sample s : rss) {
                 rp.append(rp.length() == 0 ? "" : " ").append(f(x.applyAsDouble(s.t))).append(',')
-                        .append(f(y.applyAsDouble(s.e.num("rss", 0))));
+                        .append(f(y.applyAsDouble(s.e.num(Fields.RSS, 0))));
             }
             b.append("<polyline class=\"rss\" data-points=\"").append(rss.size()).append("\" points=\"").append(rp)
                     .append("\"><title>process RSS: highest sampled ").append(esc(Fmt.bytes(maxRss)))
@@ -360,8 +361,8 @@ final class HtmlReport {
                 if (s.e.name.equals("start")) {
                     continue;
                 }
-                long c = s.e.num("spills", prev);
-                long by = s.e.num("spill.bytes", prevBytes);
+                long c = s.e.num(Fields.SPILLS, prev);
+                long by = s.e.num(Fields.SPILL_BYTES, prevBytes);
                 if (c > prev) {
                     double x1 = x.applyAsDouble(prevT);
                     double x2 = x.applyAsDouble(s.t);

@@ -1,5 +1,6 @@
 package io.memgov.agent.report;
 
+import io.memgov.runtime.Fields;
 import java.io.IOException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
@@ -217,9 +218,9 @@ final class MultiReport {
     static List<Section> sections(Inputs in) {
         List<Section> out = new ArrayList<>();
         out.add(jvms(in));
-        out.add(sites(in, "Top allocating sites (top.allocated, merged over the JVMs)", "top.allocated", false));
-        out.add(sites(in, "Live at exit (live.sites, merged)", "live.sites", true));
-        out.add(sites(in, "Leak sites (leak.sites, merged)", "leak.sites", false));
+        out.add(sites(in, "Top allocating sites (top.allocated, merged over the JVMs)", Fields.TOP_ALLOCATED, false));
+        out.add(sites(in, "Live at exit (live.sites, merged)", Fields.LIVE_SITES, true));
+        out.add(sites(in, "Leak sites (leak.sites, merged)", Fields.LEAK_SITES, false));
         out.add(problems(in));
         return out;
     }
@@ -237,7 +238,7 @@ final class MultiReport {
         Set<String> hosts = new LinkedHashSet<>();
         Set<String> apps = new LinkedHashSet<>();
         for (Jvm j : in.jvms) {
-            long p = Math.max(0, j.fin("host.peak"));
+            long p = Math.max(0, j.fin(Fields.HOST_PEAK));
             long l = j.limit();
             String host = orDash(j.start("host"));
             String app = orDash(j.start("spark.app.id"));
@@ -249,18 +250,18 @@ final class MultiReport {
             }
             t.row(String.valueOf(j.n), orDash(j.start("pid")), host, j.role(), app,
                     orDash(j.start("spark.executor.id")), Fmt.human(p), l < 0 ? "none" : Fmt.human(l),
-                    l > 0 ? Fmt.pct((double) p / l) : "-", num(j.fin("spills")), num(j.fin("restores")),
-                    num(j.fin("failures")), num(j.fin("leaks")), j.log.toString());
+                    l > 0 ? Fmt.pct((double) p / l) : "-", num(j.fin(Fields.SPILLS)), num(j.fin(Fields.RESTORES)),
+                    num(j.fin(Fields.FAILURES)), num(j.fin(Fields.LEAKS)), j.log.toString());
             peak += p;
             if (l < 0) {
                 allLimited = false;
             } else {
                 limits += l;
             }
-            spills += Math.max(0, j.fin("spills"));
-            restores += Math.max(0, j.fin("restores"));
-            failures += Math.max(0, j.fin("failures"));
-            leaks += Math.max(0, j.fin("leaks"));
+            spills += Math.max(0, j.fin(Fields.SPILLS));
+            restores += Math.max(0, j.fin(Fields.RESTORES));
+            failures += Math.max(0, j.fin(Fields.FAILURES));
+            leaks += Math.max(0, j.fin(Fields.LEAKS));
         }
         t.row("total", in.jvms.size() + (in.jvms.size() == 1 ? " JVM" : " JVMs"), hosts.size() + (hosts.size() == 1 ? " host" : " hosts"),
                 "-", apps.size() == 1 ? apps.iterator().next() : apps.isEmpty() ? "-" : apps.size() + " apps", "-", Fmt.human(peak),
@@ -270,7 +271,7 @@ final class MultiReport {
                 + " over the JVMs (their peaks need not have been at the same time)");
         int over = 0;
         for (Jvm j : in.jvms) {
-            if (j.limit() >= 0 && j.fin("host.peak") > j.limit()) {
+            if (j.limit() >= 0 && j.fin(Fields.HOST_PEAK) > j.limit()) {
                 over++;
             }
         }

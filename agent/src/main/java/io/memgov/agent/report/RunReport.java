@@ -1,5 +1,6 @@
 package io.memgov.agent.report;
 
+import io.memgov.runtime.Fields;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -82,7 +83,7 @@ final class RunReport {
                     + d.fields.getOrDefault("pid", "?") + ": disabled" : "no start event in this run");
         }
         if (run.begin() != null) {
-            String dur = last != null && last.has("uptime.ms") ? last.get("uptime.ms") + " ms (uptime.ms)"
+            String dur = last != null && last.has(Fields.UPTIME_MS) ? last.get(Fields.UPTIME_MS) + " ms (uptime.ms)"
                     : String.format(Locale.ROOT, "%.0f ms", run.at(run.end()));
             headline.add("from " + run.begin() + " to " + run.end() + ", " + dur);
         }
@@ -123,7 +124,7 @@ final class RunReport {
      */
     private LogEvent peakSeen(String tier, long peak) {
         for (LogEvent e : run.events) {
-            if ((e.name.equals("report") || e.name.equals("summary")) && e.num(tier + ".peak", -1) >= peak) {
+            if ((e.name.equals("report") || e.name.equals("summary")) && e.num(tier + Fields.PEAK, -1) >= peak) {
                 return e;
             }
             if (e.name.equals("limit") && tier.equalsIgnoreCase(e.fields.getOrDefault("tier", ""))
@@ -135,9 +136,9 @@ final class RunReport {
     }
 
     long limitOf(String tier) {
-        long l = fin(tier + ".limit");
+        long l = fin(tier + Fields.LIMIT);
         if (l == -1 && run.start != null) {
-            l = run.start.num(tier + ".limit", -1);
+            l = run.start.num(tier + Fields.LIMIT, -1);
         }
         return l;
     }
@@ -146,8 +147,8 @@ final class RunReport {
         Section t = new Section("Memory by tier", "tier", "peak", "peak reached by", "used at end", "limit",
                 "peak of limit");
         for (String tier : TIERS) {
-            long peak = fin(tier + ".peak");
-            long used = fin(tier + ".used");
+            long peak = fin(tier + Fields.PEAK);
+            long used = fin(tier + Fields.USED);
             long limit = limitOf(tier);
             String when = "-";
             if (peak > 0) {
@@ -165,12 +166,12 @@ final class RunReport {
             StringBuilder gpus = new StringBuilder();
             for (Map.Entry<String, String> f : last.fields.entrySet()) {
                 String k = f.getKey();
-                if (k.startsWith("host.peak.")) {
-                    fw.append(fw.length() == 0 ? "" : ", ").append(k.substring("host.peak.".length())).append(' ')
+                if (k.startsWith(Fields.HOST_PEAK_PREFIX)) {
+                    fw.append(fw.length() == 0 ? "" : ", ").append(k.substring(Fields.HOST_PEAK_PREFIX.length())).append(' ')
                             .append(Fmt.bytes(last.num(k, 0)));
                 } else if (k.matches("device\\.[0-9]+\\.peak")) {
                     gpus.append(gpus.length() == 0 ? "" : ", ").append("GPU ")
-                            .append(k, "device.".length(), k.length() - ".peak".length()).append(' ')
+                            .append(k, Fields.DEVICE_PREFIX.length(), k.length() - Fields.PEAK.length()).append(' ')
                             .append(Fmt.bytes(last.num(k, 0)));
                 }
             }
@@ -180,10 +181,10 @@ final class RunReport {
             if (gpus.length() > 0) {
                 t.note("DEVICE peak by GPU: " + gpus);
             }
-            if (last.has("allocations")) {
-                t.note("storages: " + fin("allocations") + " allocated, " + fin("releases") + " released, "
-                        + (last.has("live") ? fin("live") : fin("allocations") - fin("releases")) + " live at end"
-                        + (last.has("allocated.bytes") ? "; " + Fmt.bytes(fin("allocated.bytes")) + " allocated in all" : ""));
+            if (last.has(Fields.ALLOCATIONS)) {
+                t.note("storages: " + fin(Fields.ALLOCATIONS) + " allocated, " + fin(Fields.RELEASES) + " released, "
+                        + (last.has(Fields.LIVE) ? fin(Fields.LIVE) : fin(Fields.ALLOCATIONS) - fin(Fields.RELEASES)) + " live at end"
+                        + (last.has(Fields.ALLOCATED_BYTES) ? "; " + Fmt.bytes(fin(Fields.ALLOCATED_BYTES)) + " allocated in all" : ""));
             }
             if (last.has("alloc.size.p50")) {
                 t.note("allocation sizes (sampled): p50 " + Fmt.bytes(fin("alloc.size.p50")) + ", p99 "
@@ -213,23 +214,23 @@ final class RunReport {
      * reports and summary): what answers "RSS is 1.6 GiB, the heap 512 MiB: where is the rest?".
      */
     private void process() {
-        if (last == null || !last.has("rss")) {
+        if (last == null || !last.has(Fields.RSS)) {
             return;
         }
         Section t = new Section("Process memory", "memory", "at end", "highest", "of RSS at end", "what it is");
-        long rss = fin("rss");
+        long rss = fin(Fields.RSS);
         String[][] rows = {
-                {"rss", "RSS", "resident memory of the process (VmRSS; highest: VmHWM)"},
-                {"host.used", "governed HOST", "tensor memory memgov governs (with pooled buffers)"},
-                {"heap.used", "Java heap used", "live and not yet collected objects"},
-                {"heap.committed", "Java heap committed", "what -Xmx lets the heap hold now"},
-                {"nonheap.committed", "Java non-heap", "metaspace, code cache"},
-                {"direct.used", "direct buffers", "ByteBuffer.allocateDirect (-XX:MaxDirectMemorySize)"},
-                {"native.other", "native.other", "RSS none of the above explain: other native libraries,"
+                {Fields.RSS, "RSS", "resident memory of the process (VmRSS; highest: VmHWM)"},
+                {Fields.HOST_USED, "governed HOST", "tensor memory memgov governs (with pooled buffers)"},
+                {Fields.HEAP_USED, "Java heap used", "live and not yet collected objects"},
+                {Fields.HEAP_COMMITTED, "Java heap committed", "what -Xmx lets the heap hold now"},
+                {Fields.NONHEAP_COMMITTED, "Java non-heap", "metaspace, code cache"},
+                {Fields.DIRECT_USED, "direct buffers", "ByteBuffer.allocateDirect (-XX:MaxDirectMemorySize)"},
+                {Fields.NATIVE_OTHER, "native.other", "RSS none of the above explain: other native libraries,"
                         + " allocator slack, thread stacks, untracked framework memory"}};
         for (String[] r : rows) {
             long at = fin(r[0]);
-            long high = r[0].equals("rss") ? Math.max(fin("rss.peak"), highest("rss")) : highest(r[0]);
+            long high = r[0].equals(Fields.RSS) ? Math.max(fin(Fields.RSS_PEAK), highest(Fields.RSS)) : highest(r[0]);
             t.row(r[1], Fmt.bytes(at), Fmt.bytes(high), rss > 0 && at >= 0 ? Fmt.pct((double) at / rss) : "-", r[2]);
         }
         t.note("native.other = rss - heap.committed - nonheap.committed - direct.used - governed HOST (never"
@@ -238,7 +239,7 @@ final class RunReport {
         long container = run.start == null ? -1 : run.start.num("container.limit", -1);
         if (container > 0) {
             t.note("container memory limit " + Fmt.bytes(container) + ": highest RSS "
-                    + Fmt.pct((double) Math.max(fin("rss.peak"), highest("rss")) / container) + " of it");
+                    + Fmt.pct((double) Math.max(fin(Fields.RSS_PEAK), highest(Fields.RSS)) / container) + " of it");
         }
         sections.add(t);
     }
@@ -284,15 +285,15 @@ final class RunReport {
         if (byTier.isEmpty()) {
             t.note("no limit event: no allocation met a limit");
         }
-        if (last != null && last.has("limit.hits") && (fin("limit.hits") > 0 || !byTier.isEmpty())) {
-            t.note("limit met " + fin("limit.hits") + " times in all (limit.hits); "
+        if (last != null && last.has(Fields.LIMIT_HITS) && (fin(Fields.LIMIT_HITS) > 0 || !byTier.isEmpty())) {
+            t.note("limit met " + fin(Fields.LIMIT_HITS) + " times in all (limit.hits); "
                     + (run.all("limit").size() - refusals.size()) + " logged (at most one a second per tier; "
                     + notLogged + " not logged before them, counted in their not.logged)"
                     + (refusalsNotLogged > 0 ? "; refusals: " + refusals.size() + " logged, " + refusalsNotLogged
                     + " more not logged (at most one a second per tier, counted in their not.logged)" : ""));
         }
-        if (last != null && last.has("failures")) {
-            t.note("failures: " + fin("failures") + " allocations refused (OutOfMemoryError)");
+        if (last != null && last.has(Fields.FAILURES)) {
+            t.note("failures: " + fin(Fields.FAILURES) + " allocations refused (OutOfMemoryError)");
         }
         for (LogEvent f : refusals) {
             t.note("refused at " + Fmt.at(run.at(f.time)) + ": " + f.get("message"));
@@ -305,15 +306,15 @@ final class RunReport {
                 "p99 us", "max us", "from");
         Moves spills = run.spills;
         Moves restores = run.restores;
-        moveRow(t, "spills", "spills", "spill.bytes", "spill.micros", spills, "spill");
-        moveRow(t, "restores", "restores", "restore.bytes", "restore.micros", restores, "restore");
-        if (last != null && (last.has("offloads") || last.has("offload.bytes"))) {
-            t.row("offloads", String.valueOf(fin("offloads")), Fmt.bytes(fin("offload.bytes")), "-", "-", "-", "-",
+        moveRow(t, "spills", Fields.SPILLS, Fields.SPILL_BYTES, Fields.SPILL_MICROS, spills, "spill");
+        moveRow(t, "restores", Fields.RESTORES, Fields.RESTORE_BYTES, Fields.RESTORE_MICROS, restores, "restore");
+        if (last != null && (last.has(Fields.OFFLOADS) || last.has(Fields.OFFLOAD_BYTES))) {
+            t.row("offloads", String.valueOf(fin(Fields.OFFLOADS)), Fmt.bytes(fin(Fields.OFFLOAD_BYTES)), "-", "-", "-", "-",
                     "-", source());
         }
-        if (last != null && last.has("spills.clean") && fin("spills.clean") > 0) {
-            t.note(fin("spills.clean") + " of the spills wrote nothing, " + Fmt.bytes(fin("spill.clean.bytes")) + " in "
-                    + fin("spill.clean.micros") + " us (spills.clean: the tensor was unchanged since its restore, so the"
+        if (last != null && last.has(Fields.SPILLS_CLEAN) && fin(Fields.SPILLS_CLEAN) > 0) {
+            t.note(fin(Fields.SPILLS_CLEAN) + " of the spills wrote nothing, " + Fmt.bytes(fin(Fields.SPILL_CLEAN_BYTES)) + " in "
+                    + fin(Fields.SPILL_CLEAN_MICROS) + " us (spills.clean: the tensor was unchanged since its restore, so the"
                     + " file kept from its last spill still held its bytes)");
         }
         for (Object[] kv : new Object[][] {{"spill", spills}, {"restore", restores}}) {
@@ -324,12 +325,12 @@ final class RunReport {
                 t.note(m.count + " " + kv[0] + " events logged (" + r + "), " + Fmt.bytes(m.bytes));
             }
         }
-        if (spills.count == 0 && restores.count == 0 && last != null && fin("spills") > 0) {
+        if (spills.count == 0 && restores.count == 0 && last != null && fin(Fields.SPILLS) > 0) {
             t.note("spill and restore events are logged at debug (log.level=debug); figures from the "
                     + source() + "'s counters" + (last.has("spill.micros.p50") ? " and latency percentiles" : ""));
         }
-        if (last != null && fin("disk.failures") > 0) {
-            t.note("disk.failures: " + fin("disk.failures") + " spills given up on a disk error");
+        if (last != null && fin(Fields.DISK_FAILURES) > 0) {
+            t.note("disk.failures: " + fin(Fields.DISK_FAILURES) + " spills given up on a disk error");
         }
         sections.add(t);
     }
@@ -366,11 +367,11 @@ final class RunReport {
             p50 = String.valueOf(ev.pct(0.50));
             p99 = String.valueOf(ev.pct(0.99));
             max = String.valueOf(ev.pct(1.0));
-        } else if (count > 0 && last != null && last.has(microsKey + ".p50")) {
+        } else if (count > 0 && last != null && last.has(microsKey + Fields.P50)) {
             // the governor's own histogram (3 significant digits)
-            p50 = String.valueOf(fin(microsKey + ".p50"));
-            p99 = String.valueOf(fin(microsKey + ".p99"));
-            max = String.valueOf(fin(microsKey + ".max"));
+            p50 = String.valueOf(fin(microsKey + Fields.P50));
+            p99 = String.valueOf(fin(microsKey + Fields.P99));
+            max = String.valueOf(fin(microsKey + Fields.MAX));
         }
         t.row(label, String.valueOf(count), Fmt.bytes(bytes), micros < 0 ? "-" : String.valueOf(micros), mean,
                 p50, p99, max, from);
@@ -378,24 +379,24 @@ final class RunReport {
 
     private void pool() {
         Section t = new Section("Pool", "hits", "misses", "hit rate");
-        if (last == null || !(last.has("pool.hits") || last.has("pool.misses"))) {
+        if (last == null || !(last.has(Fields.POOL_HITS) || last.has(Fields.POOL_MISSES))) {
             t.note("no pool figures in the log");
         } else {
-            long h = Math.max(0, fin("pool.hits"));
-            long m = Math.max(0, fin("pool.misses"));
+            long h = Math.max(0, fin(Fields.POOL_HITS));
+            long m = Math.max(0, fin(Fields.POOL_MISSES));
             t.row(String.valueOf(h), String.valueOf(m), h + m == 0 ? "n/a" : Fmt.pct((double) h / (h + m)));
             if (h + m == 0) {
                 t.note("no pool hit or miss: the pool was off or served nothing");
             }
-            if (last.has("pool.bytes")) {
-                t.note("idle in the pool at the " + source() + ": " + Fmt.bytes(fin("pool.bytes")) + " (pool.bytes, part of host.used)");
+            if (last.has(Fields.POOL_BYTES)) {
+                t.note("idle in the pool at the " + source() + ": " + Fmt.bytes(fin(Fields.POOL_BYTES)) + " (pool.bytes, part of host.used)");
             }
-            if (last.has("pool.dropped")) {
-                t.note("idle buffers freed by trimming: " + fin("pool.dropped") + " (pool.dropped)");
+            if (last.has(Fields.POOL_DROPPED)) {
+                t.note("idle buffers freed by trimming: " + fin(Fields.POOL_DROPPED) + " (pool.dropped)");
             }
             for (Map.Entry<String, String> f : last.fields.entrySet()) {
                 String k = f.getKey();
-                if (k.startsWith("pool.") && !Set.of("pool.hits", "pool.misses", "pool.bytes", "pool.dropped").contains(k)) {
+                if (k.startsWith("pool.") && !Set.of(Fields.POOL_HITS, Fields.POOL_MISSES, Fields.POOL_BYTES, Fields.POOL_DROPPED).contains(k)) {
                     t.note(k + "=" + f.getValue());
                 }
             }
@@ -418,8 +419,8 @@ final class RunReport {
     }
 
     /** Site list fields of report/summary: {@code site:bytes;...} or (live.sites) {@code site:tensors:bytes;...}. */
-    static final Set<String> SITE_LISTS = Set.of("top.allocated", "top.live", "live.sites", "leak.sites");
-    static final Set<String> LEAK_FIELDS = Set.of("leaks", "leak.bytes");
+    static final Set<String> SITE_LISTS = Set.of(Fields.TOP_ALLOCATED, Fields.TOP_LIVE, Fields.LIVE_SITES, Fields.LEAK_SITES);
+    static final Set<String> LEAK_FIELDS = Set.of(Fields.LEAKS, Fields.LEAK_BYTES);
 
     /**
      * Leaks and allocation sites: the site lists of the last report or summary ({@code top.allocated},
@@ -430,13 +431,13 @@ final class RunReport {
         Section t = new Section("Leaks and allocation sites", "what", "site", "count", "bytes", "frameworks");
         boolean summary = last != null && last == run.summary;
         if (last != null) {
-            siteList(t, "allocated", last.get("top.allocated"), false);
-            if (last.has("live.sites")) {
-                siteList(t, summary ? "live at exit" : "live", last.get("live.sites"), true);
+            siteList(t, "allocated", last.get(Fields.TOP_ALLOCATED), false);
+            if (last.has(Fields.LIVE_SITES)) {
+                siteList(t, summary ? "live at exit" : "live", last.get(Fields.LIVE_SITES), true);
             } else {
-                siteList(t, summary ? "live at exit" : "live", last.get("top.live"), false);
+                siteList(t, summary ? "live at exit" : "live", last.get(Fields.TOP_LIVE), false);
             }
-            siteList(t, "leaked", last.get("leak.sites"), false);
+            siteList(t, "leaked", last.get(Fields.LEAK_SITES), false);
         }
         Map<String, Site> sites = new LinkedHashMap<>();
         long leakEvents = 0;
@@ -472,18 +473,18 @@ final class RunReport {
         if (top.size() > TOP) {
             t.note((top.size() - TOP) + " more sites of events not shown");
         }
-        if (last != null && last.has("leaks")) {
-            t.note("leaks: " + fin("leaks") + " tensors garbage-collected without close, "
-                    + Fmt.bytes(Math.max(0, fin("leak.bytes"))) + " (leaks, leak.bytes of the " + source() + ")");
+        if (last != null && last.has(Fields.LEAKS)) {
+            t.note("leaks: " + fin(Fields.LEAKS) + " tensors garbage-collected without close, "
+                    + Fmt.bytes(Math.max(0, fin(Fields.LEAK_BYTES))) + " (leaks, leak.bytes of the " + source() + ")");
         }
         if (leakEvents > 0) {
             t.note(leakEvents + " leak events logged, " + Fmt.bytes(leakEventBytes)
                     + (leaksNotLogged > 0 ? "; " + leaksNotLogged + " more not logged (not.logged)" : ""));
         }
-        boolean byBytes = last != null && last.has("sites.sample.bytes");
+        boolean byBytes = last != null && last.has(Fields.SITES_SAMPLE_BYTES);
         if (run.start != null && run.start.has("sites") || byBytes) {
             String mode = run.start != null && run.start.has("sites") ? run.start.get("sites") : "sample";
-            String n = last != null ? last.fields.get("sites.sample.bytes") : null;
+            String n = last != null ? last.fields.get(Fields.SITES_SAMPLE_BYTES) : null;
             t.note("memgov.sites=" + mode + ("sample".equals(mode)
                     ? n != null
                     ? ": sampled by bytes, one sample every " + bytesOf(n) + " on average (sites.sample.bytes), each counted"
@@ -497,7 +498,7 @@ final class RunReport {
             for (Map.Entry<String, String> f : last.fields.entrySet()) {
                 String k = f.getKey();
                 if ((k.contains("leak") || k.contains("site")) && !SITE_LISTS.contains(k) && !LEAK_FIELDS.contains(k)
-                        && !k.equals("sites.sample.bytes")) {
+                        && !k.equals(Fields.SITES_SAMPLE_BYTES)) {
                     t.note(k + "=" + f.getValue() + " (" + source() + ")");
                 }
             }
@@ -554,10 +555,10 @@ final class RunReport {
     private void checkpoints() {
         Section t = new Section("Checkpoints", "label", "at", "host.used", "device.used", "disk.used", "live");
         for (LogEvent e : run.events) {
-            if (e.name.equals("report") && e.has("label")) {
-                t.row(e.get("label"), Fmt.at(run.at(e.time)), Fmt.bytes(e.num("host.used", -1)),
-                        Fmt.bytes(e.num("device.used", -1)), Fmt.bytes(e.num("disk.used", -1)),
-                        e.has("live") ? e.get("live") : "-");
+            if (e.name.equals("report") && e.has(Fields.LABEL)) {
+                t.row(e.get(Fields.LABEL), Fmt.at(run.at(e.time)), Fmt.bytes(e.num(Fields.HOST_USED, -1)),
+                        Fmt.bytes(e.num(Fields.DEVICE_USED, -1)), Fmt.bytes(e.num(Fields.DISK_USED, -1)),
+                        e.has(Fields.LIVE) ? e.get(Fields.LIVE) : "-");
             }
         }
         if (!t.rows.isEmpty()) {

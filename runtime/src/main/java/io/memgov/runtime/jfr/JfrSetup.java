@@ -1,6 +1,6 @@
 package io.memgov.runtime.jfr;
 
-import io.memgov.runtime.Governor;
+import io.memgov.runtime.MemoryGovernor;
 import jdk.jfr.FlightRecorder;
 
 /**
@@ -12,7 +12,7 @@ public final class JfrSetup {
     private JfrSetup() {
     }
 
-    public static void whenRecorderInitialized(Governor governor) {
+    public static void whenRecorderInitialized(MemoryGovernor governor) {
         FlightRecorder.addListener(new jdk.jfr.FlightRecorderListener() {
             @Override
             public void recorderInitialized(FlightRecorder recorder) {

@@ -1,6 +1,6 @@
 package io.memgov.runtime.jmx;
 
-import io.memgov.runtime.Governor;
+import io.memgov.runtime.MemoryGovernor;
 import io.memgov.runtime.config.MemgovConfig;
 import io.memgov.runtime.config.Source;
 
@@ -14,14 +14,14 @@ import javax.management.ObjectName;
 public final class GovernorJmx implements GovernorMXBean {
     public static final String NAME = "io.memgov:type=Governor";
 
-    private final Governor g;
+    private final MemoryGovernor g;
 
-    public GovernorJmx(Governor g) {
+    public GovernorJmx(MemoryGovernor g) {
         this.g = g;
     }
 
     /** Registers the MBean of {@code g} in the platform MBean server (replacing a stale one). */
-    public static void register(Governor g) throws Exception {
+    public static void register(MemoryGovernor g) throws Exception {
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         ObjectName name = new ObjectName(NAME);
         if (server.isRegistered(name)) {

@@ -272,6 +272,11 @@ public final class Rewrites {
         };
     }
 
+    /** True for a method {@link #bracket} may wrap: one with code, not a constructor or initializer. */
+    public static boolean bracketable(int access, String name) {
+        return !name.startsWith("<") && (access & (Opcodes.ACC_ABSTRACT | Opcodes.ACC_NATIVE)) == 0;
+    }
+
     public static void invokeStatic(MethodVisitor mv, String owner, String name, String desc) {
         mv.visitMethodInsn(Opcodes.INVOKESTATIC, owner, name, desc, false);
     }

@@ -1,12 +1,8 @@
 package io.memgov.agent.asm;
 
-import io.memgov.agent.Bridge;
 import io.memgov.agent.HelperBridge;
-import io.memgov.agent.HelperInjector;
 import org.junit.jupiter.api.Test;
 
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -74,38 +70,9 @@ class HelperBridgeTest {
         }
     }
 
-    /** Records what a bridge tells the installer. */
-    private static final class Recorder implements Bridge.Context {
-        final List<String> events = new ArrayList<>();
-
-        @Override
-        public HelperInjector helpers() {
-            throw new AssertionError("no helper to inject");
-        }
-
-        @Override
-        public void instrumented(String framework, String className) {
-            events.add("instrumented " + framework + " " + className);
-        }
-
-        @Override
-        public void unknownShape(String framework, String className, String problem) {
-            events.add("unknown " + framework + " " + className + ": " + problem);
-        }
-
-        @Override
-        public void error(String message, Throwable t) {
-            events.add("error " + message + ": " + t.getMessage());
-        }
-    }
-
-    private static ClassLoader freshLoader() {
-        return new URLClassLoader(new URL[0], null);
-    }
-
     private final TestBridge bridge = new TestBridge(List.of(
             tagging("a/A", true, (byte) 1), tagging("a/Off", false, (byte) 2), tagging("b/B", true, (byte) 3)));
-    private final Recorder ctx = new Recorder();
+    private final RecordingContext ctx = new RecordingContext();
 
     @Test
     void theTargetsAreTheClassesOfTheRewritesThatApply() {
@@ -117,7 +84,7 @@ class HelperBridgeTest {
 
     @Test
     void eachTargetGetsItsOwnRewrite() {
-        ClassLoader loader = freshLoader();
+        ClassLoader loader = RecordingContext.freshLoader();
         assertArrayEquals(new byte[]{9, 1}, bridge.transform(loader, "a.A", new byte[]{9}, null, ctx));
         assertArrayEquals(new byte[]{9, 3}, bridge.transform(loader, "b.B", new byte[]{9}, null, ctx));
         assertEquals(List.of("instrumented test a.A", "instrumented test b.B"), ctx.events);
@@ -126,22 +93,22 @@ class HelperBridgeTest {
 
     @Test
     void aClassWhoseRewriteDoesNotApplyIsLeftAlone() {
-        assertNull(bridge.transform(freshLoader(), "a.Off", new byte[]{9}, null, ctx));
-        assertNull(bridge.transform(freshLoader(), "c.Other", new byte[]{9}, null, ctx));
+        assertNull(bridge.transform(RecordingContext.freshLoader(), "a.Off", new byte[]{9}, null, ctx));
+        assertNull(bridge.transform(RecordingContext.freshLoader(), "c.Other", new byte[]{9}, null, ctx));
         assertEquals(List.of(), ctx.events);
         assertEquals(0, bridge.checks);
     }
 
     @Test
     void aShapeProblemLeavesEveryClassOfThatLoaderAlone() {
-        ClassLoader odd = freshLoader();
+        ClassLoader odd = RecordingContext.freshLoader();
         bridge.problem = "missing a.A.m()V";
         assertNull(bridge.transform(odd, "a.A", new byte[]{9}, null, ctx));
         assertNull(bridge.transform(odd, "b.B", new byte[]{9}, null, ctx));
         assertEquals(List.of("unknown test a.A: missing a.A.m()V"), ctx.events);
 
         bridge.problem = null;
-        assertArrayEquals(new byte[]{9, 3}, bridge.transform(freshLoader(), "b.B", new byte[]{9}, null, ctx),
+        assertArrayEquals(new byte[]{9, 3}, bridge.transform(RecordingContext.freshLoader(), "b.B", new byte[]{9}, null, ctx),
                 "another loader is checked on its own");
         assertNull(bridge.transform(odd, "a.A", new byte[]{9}, null, ctx), "the first answer stands");
     }
@@ -149,7 +116,7 @@ class HelperBridgeTest {
     @Test
     void aFailingShapeCheckIsAnErrorAndLeavesTheLoaderAlone() {
         bridge.problem = "throw";
-        assertNull(bridge.transform(freshLoader(), "a.A", new byte[]{9}, null, ctx));
+        assertNull(bridge.transform(RecordingContext.freshLoader(), "a.A", new byte[]{9}, null, ctx));
         assertEquals(1, ctx.events.size());
         assertTrue(ctx.events.get(0).startsWith("error cannot define memgov's test helper in class loader "), ctx.events.get(0));
         assertTrue(ctx.events.get(0).endsWith("; test runs ungoverned in this loader: unreadable"), ctx.events.get(0));

@@ -191,4 +191,42 @@ public final class Stubs {
     public static List<Object> call(Object... nameAndArgs) {
         return java.util.Arrays.asList(nameAndArgs);
     }
+
+    /**
+     * Asserts the calls, comparing strings, numbers, booleans and nulls by value and any other
+     * argument by identity (a ByteBuffer equals any other with the same remaining bytes).
+     */
+    public static void assertCalls(List<List<Object>> expected, List<List<Object>> actual) {
+        assertCalls(expected, actual, "calls");
+    }
+
+    /** {@link #assertCalls(List, List)} with a message. */
+    public static void assertCalls(List<List<Object>> expected, List<List<Object>> actual, String message) {
+        String both = message + ": expected " + expected + " but was " + actual;
+        if (expected.size() != actual.size()) {
+            throw new AssertionError(both);
+        }
+        for (int i = 0; i < expected.size(); i++) {
+            List<Object> e = expected.get(i);
+            List<Object> a = actual.get(i);
+            if (e.size() != a.size()) {
+                throw new AssertionError("call " + i + ": " + both);
+            }
+            for (int j = 0; j < e.size(); j++) {
+                Object x = e.get(j);
+                Object y = a.get(j);
+                boolean byValue = x == null || x instanceof String || x instanceof Number || x instanceof Boolean;
+                if (byValue ? !java.util.Objects.equals(x, y) : x != y) {
+                    throw new AssertionError("call " + i + ", item " + j + ": " + both);
+                }
+            }
+        }
+    }
+
+    /** The names of the calls (their first items). */
+    public static List<Object> names(List<List<Object>> calls) {
+        List<Object> names = new ArrayList<>();
+        calls.forEach(c -> names.add(c.get(0)));
+        return names;
+    }
 }

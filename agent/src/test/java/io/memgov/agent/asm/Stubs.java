@@ -107,6 +107,26 @@ public final class Stubs {
         return copy;
     }
 
+    /** The class file without its methods and fields called {@code name} (a framework class that lacks them). */
+    public static byte[] without(byte[] bytes, String name) {
+        net.bytebuddy.jar.asm.ClassReader reader = new net.bytebuddy.jar.asm.ClassReader(bytes);
+        net.bytebuddy.jar.asm.ClassWriter writer = new net.bytebuddy.jar.asm.ClassWriter(reader, 0);
+        reader.accept(new net.bytebuddy.jar.asm.ClassVisitor(Rewrites.ASM, writer) {
+            @Override
+            public net.bytebuddy.jar.asm.MethodVisitor visitMethod(int access, String n, String desc, String sig,
+                                                                   String[] exceptions) {
+                return n.equals(name) ? null : super.visitMethod(access, n, desc, sig, exceptions);
+            }
+
+            @Override
+            public net.bytebuddy.jar.asm.FieldVisitor visitField(int access, String n, String desc, String sig,
+                                                                 Object value) {
+                return n.equals(name) ? null : super.visitField(access, n, desc, sig, value);
+            }
+        }, 0);
+        return writer.toByteArray();
+    }
+
     /** A loader over {@code classes} (which win over the test class path's classes of the same names). */
     public static Loader load(Map<String, byte[]> classes) {
         return new Loader(classes);
@@ -140,6 +160,14 @@ public final class Stubs {
                 }
                 return c;
             }
+        }
+
+        /** The stubs' class files as resources, as a framework's loader serves its classes' files. */
+        @Override
+        public java.io.InputStream getResourceAsStream(String name) {
+            byte[] bytes = name.endsWith(".class")
+                    ? classes.get(name.substring(0, name.length() - ".class".length()).replace('/', '.')) : null;
+            return bytes != null ? new java.io.ByteArrayInputStream(bytes) : super.getResourceAsStream(name);
         }
 
         /** The class, linked and initialized: the JVM verifies a rewritten class's bytecode here. */

@@ -4,10 +4,6 @@ import io.memgov.agent.asm.RecordingContext;
 import io.memgov.agent.asm.Rewrites;
 import io.memgov.agent.asm.Stubs;
 import io.memgov.agent.asm.TypeRewrite;
-import net.bytebuddy.jar.asm.ClassReader;
-import net.bytebuddy.jar.asm.ClassVisitor;
-import net.bytebuddy.jar.asm.ClassWriter;
-import net.bytebuddy.jar.asm.MethodVisitor;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -84,7 +80,7 @@ class DjlBridgeTest {
 
     @Test
     void aPtNDArrayWithoutAMemberTheRewritesNeedIsRefusedAndLeftAlone() throws Exception {
-        byte[] noIntern = without(DjlStubs.classes().get(PT_NDARRAY), "intern");
+        byte[] noIntern = Stubs.without(DjlStubs.classes().get(PT_NDARRAY), "intern");
         RecordingContext ctx = new RecordingContext();
         ClassLoader loader = RecordingContext.freshLoader();
         DjlBridge bridge = new DjlBridge(false, false);
@@ -110,18 +106,5 @@ class DjlBridgeTest {
         assertEquals("missing (PtNDArray overrides getHandle(): spilling would need another hook)",
                 new DjlBridge(true, false).shapeProblem(null, "ai/djl/pytorch/engine/PtNDArray", overriding));
         assertNull(new DjlBridge(false, true).shapeProblem(null, "ai/djl/pytorch/engine/PtNDArray", overriding));
-    }
-
-    /** The class without its methods called {@code name}. */
-    static byte[] without(byte[] bytes, String name) {
-        ClassReader reader = new ClassReader(bytes);
-        ClassWriter writer = new ClassWriter(reader, 0);
-        reader.accept(new ClassVisitor(Rewrites.ASM, writer) {
-            @Override
-            public MethodVisitor visitMethod(int access, String n, String desc, String sig, String[] exceptions) {
-                return n.equals(name) ? null : super.visitMethod(access, n, desc, sig, exceptions);
-            }
-        }, 0);
-        return writer.toByteArray();
     }
 }

@@ -205,6 +205,8 @@ public final class Rewrites {
     /**
      * Brackets a whole method with {@code owner.enter()V} and {@code owner.exit()V}: exit runs before
      * every return and, through a catch-all handler that rethrows, when the method throws. The
+     * handler is the last entry of the method's exception table, so the method's own handlers (its
+     * catch and finally blocks) still come first for what is thrown inside their ranges. The
      * handler's frame lists the method's parameters only, so it is valid at every instruction of a
      * method that never stores into its parameter slots (javac never does).
      */
@@ -218,7 +220,6 @@ public final class Rewrites {
             @Override
             public void visitCode() {
                 super.visitCode();
-                super.visitTryCatchBlock(start, end, handler, "java/lang/Throwable");
                 invokeStatic(getDelegate(), hookOwner, "enter", "()V");
                 super.visitLabel(start);
             }
@@ -234,6 +235,10 @@ public final class Rewrites {
             @Override
             public void visitMaxs(int maxStack, int maxLocals) {
                 super.visitLabel(end);
+                // declared after the method's own try-catch blocks (all visited before its first
+                // instruction): the JVM takes the first entry whose range holds the throwing
+                // instruction, and this one holds them all
+                super.visitTryCatchBlock(start, end, handler, "java/lang/Throwable");
                 super.visitLabel(handler);
                 java.util.List<Object> locals = new java.util.ArrayList<>();
                 if (!isStatic) {
@@ -270,6 +275,11 @@ public final class Rewrites {
                 super.visitMaxs(Math.max(maxStack, 1), maxLocals);
             }
         };
+    }
+
+    /** True for a method {@link #bracket} may wrap: one with code, not a constructor or initializer. */
+    public static boolean bracketable(int access, String name) {
+        return !name.startsWith("<") && (access & (Opcodes.ACC_ABSTRACT | Opcodes.ACC_NATIVE)) == 0;
     }
 
     public static void invokeStatic(MethodVisitor mv, String owner, String name, String desc) {

@@ -225,8 +225,8 @@ public final class MemgovNd4j {
     }
 
     /**
-     * Added to {@code BaseCpuDataBuffer} in spill mode: its native buffer and Java pointer, read without
-     * the hooks its own accessors have.
+     * Added to {@code BaseCpuDataBuffer} in every mode ({@code record()} reads the buffer's record
+     * through it): its native buffer and Java pointer, read without the hooks its own accessors have.
      */
     public interface Buffer {
         OpaqueDataBuffer memgov$odb();

@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  * governor's own cost per tensor without the noise between JVMs). A report, not a test.
  *
  * <p>Usage, from the repository root: {@code java -cp benchmarks/target/memgov-benchmarks.jar
- * io.memgov.bench.BeforeAfter BEFORE.jar [pairs]}. To get {@code BEFORE.jar}:
+ * io.memgov.bench.BeforeAfter BEFORE.jar [pairs] [workload name prefix]}. To get {@code BEFORE.jar}:
  * {@code git worktree add /tmp/before <commit> && (cd /tmp/before && mvn -B -q -o package -DskipTests
  * -pl runtime,agent)}, then {@code /tmp/before/agent/target/memgov-agent.jar}.
  */
@@ -36,6 +36,7 @@ public final class BeforeAfter {
         }
         Path before = Paths.get(argv[0]).toAbsolutePath();
         int pairs = argv.length > 1 ? Integer.parseInt(argv[1]) : 7;
+        String only = argv.length > 2 ? argv[2] : ""; // run only the workloads whose name starts with this
         Path root = BenchSupport.findRoot();
         Path after = root.resolve("agent/target/memgov-agent.jar");
         Path examples = root.resolve("examples/target/memgov-examples.jar");
@@ -48,6 +49,9 @@ public final class BeforeAfter {
                 "toggle.ratio", "ratio"}};
         List<String[]> rows = new ArrayList<>();
         for (String[] w : workloads) {
+            if (!w[0].startsWith(only)) {
+                continue;
+            }
             String[] main = w[1].split(" ");
             List<String> args = List.of(main).subList(1, main.length);
             List<Double> b = new ArrayList<>();

@@ -326,7 +326,6 @@ public final class MemgovDjl {
                 handle = PyTorchLibrary.LIB.torchFromBlob(data, dims, dtype, 0, cpu, requiresGrad);
                 DATA_REF.set(array, data); // as DJL's own tensors over a buffer: the array holds it
             } else {
-                block = null;
                 handle = PyTorchLibrary.LIB.torchEmpty(dims, dtype, 0, cpu, requiresGrad);
                 if (bytes(handle) > 0) {
                     ByteBuffer memory = PyTorchLibrary.LIB.torchDirectByteBuffer(handle);

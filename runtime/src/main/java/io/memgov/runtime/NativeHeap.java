@@ -43,7 +43,7 @@ final class NativeHeap {
     final AtomicLong trims = new AtomicLong();
     final AtomicLong trimmedBytes = new AtomicLong();
     final AtomicLong trimMicros = new AtomicLong();
-    /** The background thread's tick and a lagging spiller's check never run at once. */
+    /** The background thread's tick and a spiller's check never run at once. */
     private final java.util.concurrent.locks.ReentrantLock checking = new java.util.concurrent.locks.ReentrantLock();
     /**
      * RSS, governed HOST bytes and the JVM's own resident estimate just after the last trim (or the
@@ -119,17 +119,14 @@ final class NativeHeap {
         return unavailable;
     }
 
-    /**
-     * Native memory was freed (a spill): true when enough was for the C heap to be checked, by the
-     * background thread (woken) or, when that thread lags, by the spiller itself ({@link #lagging}).
-     */
+    /** Native memory was freed (a spill): counted toward {@link #due}; true once a threshold's worth was. */
     boolean freed(long bytes) {
         return unavailable == null && freedSinceTrim.addAndGet(bytes) >= threshold;
     }
 
-    /** Spills freed twice the threshold since the last check: the background thread lags (a busy machine). */
-    boolean lagging() {
-        return freedSinceTrim.get() >= 2 * threshold;
+    /** Spills freed a threshold's worth since the last check: the next spill or restore checks ({@code Background.checkHeapIfDue}). */
+    boolean due() {
+        return unavailable == null && freedSinceTrim.get() >= threshold;
     }
 
     /**
@@ -168,8 +165,12 @@ final class NativeHeap {
             }
             long jvm = process.jvmResident();
             long nativeExcess = excess - (jvm - jvmAtTrim);
-            if (nativeExcess < threshold) { // the JVM's own memory grew (the heap touched more of itself)
-                rebase(rss, hostUsed, jvm);
+            if (nativeExcess < threshold) {
+                // the JVM's own memory grew (the heap touched more of itself, code was compiled): its
+                // growth moves the base, the native excess so far stays counted toward the next trim
+                // (rebasing on RSS now forgave it: ND4J's passes under 16m then grew 21-33 MiB, not 13)
+                rssAtTrim += jvm - jvmAtTrim;
+                jvmAtTrim = jvm;
                 return 0;
             }
             long fell = trim();

@@ -140,6 +140,7 @@ final class Restorer {
         }
         t.lastAccess = g.nowMillis - Governor.PROBATION_MILLIS;
         t.state = Tracked.RESIDENT;
+        g.background().checkHeapIfDue(); // after the restore's allocation: what it did not reuse shows now
         g.stats().restored(t.bytes, micros);
         g.metrics().restored(t.id, t.bytes, "disk", "host", micros);
         g.log().emit(LogLevel.DEBUG, "restore", "id", t.id, "bytes", t.bytes, "from", "disk", "to", "host",

@@ -97,6 +97,7 @@ final class Spiller {
         }
         SpillFile file = null;
         SpillFile clean = victim.spillFile; // the file of its last spill, kept since its restore (or null)
+        g.background().checkHeapIfDue();
         long t0 = System.nanoTime();
         try {
             if (victim.pins == 0) {

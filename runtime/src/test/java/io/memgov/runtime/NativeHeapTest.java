@@ -93,16 +93,36 @@ class NativeHeapTest {
     }
 
     @Test
-    void aSpillerChecksItselfOnlyWhenTheBackgroundThreadLags() {
+    void jvmGrowthDoesNotForgiveTheNativeGrowthBesideIt() {
+        FakeProcess p = new FakeProcess();
+        NativeHeap heap = new NativeHeap(p, null, 4 * MIB);
+        heap.check(0);
+        p.rss += 3 * MIB; // the C heap keeps 3 MiB
+        p.rss += 5 * MIB; // and the JVM's own memory grows by 5
+        p.jvm += 5 * MIB;
+        assertEquals(0, heap.check(0), "3 MiB of native growth: under the threshold");
+        p.rss += 2 * MIB; // 2 more kept by the C heap: 5 in all since the last trim
+        p.givesBack = 5 * MIB;
+        assertEquals(5 * MIB, heap.check(0), "the 3 MiB beside the JVM's growth still count");
+        assertEquals(1, p.trims);
+        p.rss += 6 * MIB;
+        p.jvm += 6 * MIB;
+        assertEquals(0, heap.check(0), "growth the JVM explains whole: no trim");
+        assertEquals(0, heap.check(0), "and none on the next tick either (the base moved with the JVM)");
+        assertEquals(1, p.trims);
+    }
+
+    @Test
+    void aCheckIsDueOnceSpillsFreedTheThresholdAndACheckStartsTheCountAgain() {
         FakeProcess p = new FakeProcess();
         NativeHeap heap = new NativeHeap(p, null, 4 * MIB);
         assertFalse(heap.freed(2 * MIB));
-        assertTrue(heap.freed(2 * MIB));
-        assertFalse(heap.lagging(), "one threshold freed: the background thread is woken");
-        heap.freed(4 * MIB);
-        assertTrue(heap.lagging(), "two thresholds freed and nobody checked");
+        assertFalse(heap.due());
+        assertTrue(heap.freed(2 * MIB), "a threshold's worth freed");
+        assertTrue(heap.due(), "the next spill checks first");
         heap.check(0);
-        assertFalse(heap.lagging(), "a check starts the count again");
+        assertFalse(heap.due(), "a check starts the count again");
+        assertFalse(heap.freed(2 * MIB));
     }
 
     @Test

@@ -540,7 +540,7 @@ public final class MemgovNd4j {
             if (!(tensor instanceof Buffer)) {
                 return null; // ESCAPED, or gone
             }
-            if (Governor.pinned(record)) {
+            if (Governor.inUse(record)) {
                 return null;
             }
             Buffer b = (Buffer) tensor;

@@ -221,6 +221,21 @@ public final class Governor {
         return record instanceof Tracked && ((Tracked) record).storage.pins > 0;
     }
 
+    /**
+     * True when the storage behind {@code record} may not be spilled now: a native call uses it
+     * ({@link #pinned}), or another array shares it (a view made after the spiller chose it: the view
+     * would go on reading and writing the memory the spill frees). A bridge checks it after making the
+     * tensor unreachable for new uses: a view is made inside a native call, under a pin, so once no pin
+     * is seen every view made so far is counted.
+     */
+    public static boolean inUse(Object record) {
+        if (!(record instanceof Tracked)) {
+            return false;
+        }
+        Tracked storage = ((Tracked) record).storage;
+        return storage.pins > 0 || storage.refs != 1; // pins first: a view's ref is added before its pin goes
+    }
+
     // ---------------------------------------------------------------- spill and restore
 
     /** True when memgov spills over the HOST limit: a limit is set and on-limit is spill. */

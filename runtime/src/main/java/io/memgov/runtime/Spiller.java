@@ -69,7 +69,7 @@ final class Spiller {
             return false;
         }
         try {
-            moved = victim.pins == 0 && g.spillBridges()[victim.framework].offload(victim.tensor, victim);
+            moved = victim.pins == 0 && victim.refs == 1 && g.spillBridges()[victim.framework].offload(victim.tensor, victim);
         } catch (Throwable t) {
             g.error("offloading tensor " + victim.id + " to host failed; it stays on its device", t);
         }
@@ -100,7 +100,8 @@ final class Spiller {
         g.background().checkHeapIfDue();
         long t0 = System.nanoTime();
         try {
-            if (victim.pins == 0) {
+            // chosen resident, unpinned and single-owner: a use or a view since then keeps it here
+            if (victim.pins == 0 && victim.refs == 1) {
                 file = g.spillBridges()[victim.framework].spill(victim.tensor, victim, victim.id, g.spillStore());
             }
         } catch (SpillException e) {

@@ -93,6 +93,8 @@ class AdmissionTest {
         volatile boolean checkPins;
         /** Pool kind a spilled tensor's memory goes to (as ND4J's pooled blocks do); -1: none. */
         volatile int poolOnSpill = -1;
+        /** Runs at the start of each spill, with the tensor's record (what another thread does meanwhile). */
+        volatile java.util.function.Consumer<Object> onSpill;
 
         @Override
         public SpillFile spill(Object tensor, Object record, long id, SpillStore store) throws SpillException {
@@ -102,6 +104,10 @@ class AdmissionTest {
                 return null;
             }
             calledFor.add(t);
+            java.util.function.Consumer<Object> hook = onSpill;
+            if (hook != null) {
+                hook.accept(record);
+            }
             if (((Tracked) record).state() != Tracked.SPILLING) {
                 nonSpillingCalls.incrementAndGet();
             }
@@ -419,6 +425,37 @@ class AdmissionTest {
         assertEquals(Tracked.RESIDENT, state(b));
         assertEquals(900, g.host().used());
         assertEquals(300 + FILE_OVERHEAD, g.disk().used());
+    }
+
+    @Test
+    void aViewMadeAfterTheSpillerChoseItsVictimsKeepsThatStorageResident() throws Exception {
+        // a view made while the spiller works (another thread indexing the array) shares the storage:
+        // spilling it would free memory the view goes on reading (SpillStress saw another array's values)
+        govern("host.limit=1000,on-limit=spill,spill.low-watermark=1,wait.timeout=1s");
+        g.startBackground(0);
+        FakeTensor ta = new FakeTensor("a", bytes(300, 1));
+        FakeTensor tb = new FakeTensor("b", bytes(300, 2));
+        FakeTensor tc = new FakeTensor("c", bytes(300, 3));
+        Object a = kept(ta);
+        Object b = kept(tb);
+        Object c = kept(tc);
+        touchInOrder(a, b, c); // LRU order: a, b, c
+        AtomicReference<Object> view = new AtomicReference<>();
+        bridge.onSpill = r -> {
+            if (r == a) {
+                view.set(Governor.share(b)); // b, chosen next, gets a view now
+            }
+        };
+        Object d = Governor.allocate(DJL, HOST, 0, 600); // needs two spills: a, then c (b is shared)
+        assertNotNull(view.get());
+        assertEquals(List.of(ta, tc), bridge.spilled);
+        assertEquals(Tracked.SPILLED, state(a));
+        assertEquals(Tracked.RESIDENT, state(b));
+        assertEquals(Tracked.SPILLED, state(c));
+        assertTrue(Governor.inUse(b), "b is shared by the view");
+        Governor.release(view.get());
+        assertFalse(Governor.inUse(b), "b has one array again");
+        Governor.release(d);
     }
 
     @Test

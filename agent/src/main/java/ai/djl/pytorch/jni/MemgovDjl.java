@@ -459,7 +459,7 @@ public final class MemgovDjl {
             boolean done = false;
             try {
                 long h = (Long) old;
-                if (Governor.pinned(record) || PyTorchLibrary.LIB.torchRequiresGrad(h)) {
+                if (Governor.inUse(record) || PyTorchLibrary.LIB.torchRequiresGrad(h)) {
                     return false;
                 }
                 int dtype = PyTorchLibrary.LIB.torchDType(h);
@@ -488,7 +488,7 @@ public final class MemgovDjl {
             boolean done = false;
             try {
                 long h = (Long) old;
-                if (Governor.pinned(record) || !PyTorchLibrary.LIB.torchIsContiguous(h)) {
+                if (Governor.inUse(record) || !PyTorchLibrary.LIB.torchIsContiguous(h)) {
                     return null;
                 }
                 boolean requiresGrad = PyTorchLibrary.LIB.torchRequiresGrad(h);

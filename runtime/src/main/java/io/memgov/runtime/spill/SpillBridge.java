@@ -10,8 +10,9 @@ public interface SpillBridge {
      * Writes the storage of {@code tensor} to {@code store} as tensor {@code id} and frees its native
      * memory, or does nothing and returns null when it cannot be spilled now (in use, shared, needed
      * by autograd, not contiguous...). Called with the storage marked SPILLING. A native call may pin
-     * the storage at any moment: the bridge must first make the tensor unreachable for new uses, then
-     * check {@code Governor.pinned(record)}, and give up if it is pinned.
+     * the storage at any moment (and make a view of it): the bridge must first make the tensor
+     * unreachable for new uses, then check {@code Governor.inUse(record)}, and give up if it is pinned
+     * or shared.
      */
     SpillFile spill(Object tensor, Object record, long id, SpillStore store) throws SpillException;
 

@@ -93,7 +93,7 @@ public final class MemoryGovernor implements AutoCloseable {
         this.restorer = new Restorer(this);
         this.background = new Background(this);
         this.prefetcher = config.hostLimit() >= 0 && config.onLimit() == OnLimit.SPILL && config.prefetch()
-                ? new Prefetcher(this) : null;
+                ? new Prefetcher(this, !config.prefetchAlways()) : null;
     }
 
     /** True when {@code config} can spill: a HOST or DEVICE limit, and {@code on-limit=spill}. */

@@ -8,8 +8,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Restores spilled storages ahead of their use (memgov.prefetch=auto), on its own thread.
  *
  * <p>What it learns: the order of <em>misses</em>, the uses that find a storage away (a demand
- * restore) or find it prefetched and not yet used (a hit). A successor table maps each storage to
- * the one missed after it, with a confidence that grows when the same successor follows again and
+ * restore) or find it prefetched and not yet used (a hit), on each thread. A successor table maps
+ * each storage to the one its thread missed after it, with a confidence that grows when the same successor follows again and
  * starts over when another does. A loop over a working set larger than the limit misses in the same
  * order pass after pass; random access does not repeat, so its links never gain confidence and
  * nothing is fetched for them.
@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Whether it fetches at all is judged by the application's progress with and without it
  * ({@link PrefetchTrial}): where its copies take cores from the application's compute, it is off.
+ * With memgov.prefetch=on it is not judged: it fetches whenever a link is confident.
  */
 final class Prefetcher {
     /** Successors followed after a miss. */
@@ -44,7 +45,11 @@ final class Prefetcher {
     final ConcurrentHashMap<Tracked, Link> links = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<Tracked> misses = new LinkedBlockingQueue<>(1024);
     private final Object order = new Object();
-    private Tracked last;
+    /**
+     * The last miss of each application thread: links join a thread's misses, not everyone's (threads
+     * walking the same order from different places interleave into a sequence that never repeats).
+     */
+    private final ThreadLocal<Tracked> last = new ThreadLocal<>();
     /** The storage this thread is restoring now, or null. */
     volatile Tracked inFlight;
     final AtomicLong prefetches = new AtomicLong();
@@ -57,8 +62,16 @@ final class Prefetcher {
     final AtomicLong pauses = new AtomicLong();
     final PrefetchTrial trial = new PrefetchTrial(System::nanoTime, pauses);
 
+    /** False with memgov.prefetch=on: it fetches whatever the trial or the racing check would say. */
+    private final boolean judged;
+
     Prefetcher(MemoryGovernor governor) {
+        this(governor, true);
+    }
+
+    Prefetcher(MemoryGovernor governor, boolean judged) {
         this.governor = governor;
+        this.judged = judged;
         this.thread = new Thread(this::run, "memgov-prefetch");
         thread.setDaemon(true);
     }
@@ -74,11 +87,11 @@ final class Prefetcher {
     /** A miss of {@code t} (a demand restore begins, or the first use of a prefetched storage). */
     void miss(Tracked t) {
         synchronized (order) {
-            if (prefetches.get() > 0) {
+            if (judged && prefetches.get() > 0) {
                 trial.miss(); // judged once there is something to judge
             }
-            Tracked before = last;
-            last = t;
+            Tracked before = last.get();
+            last.set(t);
             if (before != null && before != t) {
                 Link l = links.computeIfAbsent(before, k -> new Link());
                 if (l.next == t) {
@@ -147,7 +160,7 @@ final class Prefetcher {
         try {
             while (!Thread.currentThread().isInterrupted()) {
                 Tracked t = misses.take();
-                if (!worthIt() || !trial.on()) {
+                if (judged && (!worthIt() || !trial.on())) {
                     continue; // paused, or off for a trial: the link table still learns (miss), nothing is fetched
                 }
                 Tracked y = t;

@@ -58,7 +58,7 @@ final class Keys {
     static final String LOG_FORMAT_FORM = "is not one of text, json";
     static final String LOG_LEVEL_FORM = "is not one of trace, debug, info, warn, error, off";
     static final String SITES_FORM = "is not one of sample, all, off";
-    static final String PREFETCH_FORM = "is not one of auto, off";
+    static final String PREFETCH_FORM = "is not one of auto, on, off";
     static final String WATERMARK_FORM = "is not a fraction: use a number above 0 and at most 1, e.g. 0.8";
 
     private static final Pattern FRACTION = Pattern.compile("[0-9]+(\\.[0-9]+)?|\\.[0-9]+");
@@ -147,7 +147,7 @@ final class Keys {
     static Object parse(String key, String raw, LongSupplier physicalRam, java.util.function.Supplier<AutoLimit.Inputs> autoInputs) {
         switch (key) {
             case PREFETCH:
-                if (raw.trim().equalsIgnoreCase("auto") || raw.trim().equalsIgnoreCase("off")) {
+                if (raw.trim().equalsIgnoreCase("auto") || raw.trim().equalsIgnoreCase("on") || raw.trim().equalsIgnoreCase("off")) {
                     return raw.trim().toLowerCase(Locale.ROOT);
                 }
                 throw new IllegalArgumentException(PREFETCH_FORM);

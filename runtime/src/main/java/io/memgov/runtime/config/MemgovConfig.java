@@ -113,9 +113,17 @@ public final class MemgovConfig {
         return (Boolean) values.get(Keys.NATIVE_TRIM);
     }
 
-    /** memgov.prefetch: {@code auto} restores spilled tensors ahead of use when spilling is on; {@code off} never. */
+    /**
+     * memgov.prefetch: {@code auto} restores spilled tensors ahead of use when spilling is on, while a
+     * trial finds it faster; {@code on} does so always (never judged, never paused); {@code off} never.
+     */
     public boolean prefetch() {
-        return "auto".equals(values.get(Keys.PREFETCH));
+        return !"off".equals(values.get(Keys.PREFETCH));
+    }
+
+    /** memgov.prefetch=on: prefetching is not judged by its trial nor paused when it races its uses. */
+    public boolean prefetchAlways() {
+        return "on".equals(values.get(Keys.PREFETCH));
     }
 
     public boolean poolEnabled() {

@@ -405,6 +405,23 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void prefetchIsAutoOnOrOff() {
+        MemgovConfig c = loadOk();
+        assertTrue(c.prefetch() && !c.prefetchAlways(), "default auto: on, judged by its trial");
+        agentArgs = "prefetch=ON";
+        c = loadOk();
+        assertTrue(c.prefetch() && c.prefetchAlways());
+        agentArgs = "prefetch=off";
+        c = loadOk();
+        assertFalse(c.prefetch() || c.prefetchAlways());
+        agentArgs = "prefetch=always";
+        ConfigLoader.Result r = load();
+        assertEquals(1, r.errors().size());
+        assertTrue(r.errors().get(0).message().contains("is not one of auto, on, off"), r.errors().get(0).message());
+        assertTrue(r.config().prefetch() && !r.config().prefetchAlways(), "a bad value leaves the default");
+    }
+
+    @Test
     void emptyAgentOptionsAreNoOptions() {
         agentArgs = "";
         loadOk();

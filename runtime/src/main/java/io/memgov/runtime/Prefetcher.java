@@ -9,8 +9,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>What it learns: the order of <em>misses</em>, the uses that find a storage away (a demand
  * restore) or find it prefetched and not yet used (a hit), on each thread. A successor table maps
- * each storage to the one its thread missed after it, with a confidence that grows when the same successor follows again and
- * starts over when another does. A loop over a working set larger than the limit misses in the same
+ * each storage to the one its thread missed after it, with a confidence that grows when the same
+ * successor follows again and starts over when another does. A loop over a working set larger than the limit misses in the same
  * order pass after pass; random access does not repeat, so its links never gain confidence and
  * nothing is fetched for them.
  *

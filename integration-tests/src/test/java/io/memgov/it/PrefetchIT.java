@@ -24,15 +24,16 @@ class PrefetchIT {
     void prefetchRacingUseCloseAndInPlaceWritesSeesNoWrongValue(String framework) throws Exception {
         Path log = Forked.newLog("prefetch-stress-" + framework);
         // prefetch=on: on this 2-core machine the trial of auto finds four walkers faster without it and
-        // turns it off after a few prefetches; the race needs it fetching all along
-        Forked run = Forked.run("log.file=" + log + ",host.limit=8m,prefetch=on", List.of(), Forked.examplesClassPath(),
+        // turns it off after a few prefetches; the race needs it fetching all along. A prefetch never
+        // spills: spills down to half the limit leave it headroom (at 0.8, ND4J's walkers left it 4-18
+        // prefetches in 40 passes; at 0.5, 700-840 for each framework)
+        Forked run = Forked.run("log.file=" + log + ",host.limit=8m,prefetch=on,spill.low-watermark=0.5", List.of(), Forked.examplesClassPath(),
                 "io.memgov.examples.PrefetchStress", framework, "4", "24", "40");
         assertEquals(0, run.exitCode, run.toString());
         assertTrue(run.stdout.contains("stress ok"), run.toString());
         MemgovLog l = MemgovLog.read(log);
         Map<String, String> summary = l.one("summary");
-        // ND4J's walkers leave little headroom (a prefetch never spills): 5-13 prefetches in 20 passes, DJL's 170-230
-        assertTrue(num(summary, "prefetches") > 0 && num(summary, "prefetch.hits") > 0, summary.toString());
+        assertTrue(num(summary, "prefetches") >= 100 && num(summary, "prefetch.hits") > 0, summary.toString());
         assertEquals(0, num(summary, "prefetch.pauses"), summary.toString()); // on: never judged nor paused
         assertTrue(num(summary, "host.peak") <= 8L << 20, summary.toString());
         assertEquals(0, num(summary, "failures"), summary.toString());

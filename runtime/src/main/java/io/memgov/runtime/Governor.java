@@ -229,11 +229,7 @@ public final class Governor {
      * is seen every view made so far is counted.
      */
     public static boolean inUse(Object record) {
-        if (!(record instanceof Tracked)) {
-            return false;
-        }
-        Tracked storage = ((Tracked) record).storage;
-        return storage.pins > 0 || storage.refs != 1; // pins first: a view's ref is added before its pin goes
+        return record instanceof Tracked && ((Tracked) record).storage.inUse();
     }
 
     // ---------------------------------------------------------------- spill and restore

@@ -31,7 +31,7 @@ final class Spiller {
         SpillBridge[] bridges = g.spillBridges();
         List<Tracked> candidates = new ArrayList<>();
         g.ledger().forEach(t -> {
-            if (t.state == Tracked.RESIDENT && t.pins == 0 && t.tensor != null && t.refs == 1
+            if (t.state == Tracked.RESIDENT && !t.inUse() && t.tensor != null
                     && t.tier == tier && (!offload || t.device == device) && bridges[t.framework] != null) {
                 candidates.add(t);
             }
@@ -69,7 +69,7 @@ final class Spiller {
             return false;
         }
         try {
-            moved = victim.pins == 0 && victim.refs == 1 && g.spillBridges()[victim.framework].offload(victim.tensor, victim);
+            moved = !victim.inUse() && g.spillBridges()[victim.framework].offload(victim.tensor, victim);
         } catch (Throwable t) {
             g.error("offloading tensor " + victim.id + " to host failed; it stays on its device", t);
         }
@@ -101,7 +101,7 @@ final class Spiller {
         long t0 = System.nanoTime();
         try {
             // chosen resident, unpinned and single-owner: a use or a view since then keeps it here
-            if (victim.pins == 0 && victim.refs == 1) {
+            if (!victim.inUse()) {
                 file = g.spillBridges()[victim.framework].spill(victim.tensor, victim, victim.id, g.spillStore());
             }
         } catch (SpillException e) {

@@ -88,6 +88,14 @@ public final class Tracked {
         this.device = owner.device;
     }
 
+    /**
+     * This storage (an owner) may not be spilled now: a native call uses it, or more than one array
+     * is over it. Pins are read first: a view's ref is added inside a native call, before its pin goes.
+     */
+    boolean inUse() {
+        return pins > 0 || refs != 1;
+    }
+
     /** One more array over this storage (an owner); false when the storage is already gone. */
     boolean addRef() {
         for (;;) {

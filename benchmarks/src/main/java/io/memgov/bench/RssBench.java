@@ -76,6 +76,9 @@ public final class RssBench {
         System.out.println("Peak RSS growth over the floor, 256 MiB working set, medians of " + reps + ":");
         System.out.print(BenchSupport.textTable(header, rows));
         System.out.println();
+        if (pairs == 0) {
+            return; // the table alone
+        }
 
         String[][] loops = {{"MLP loop", "io.memgov.examples.MlpTraining", "host.limit=8g", "101 50 128 no-checkpoints"},
             {"DL4J loop", "io.memgov.examples.Dl4jTraining", "host.limit=400k", "11 40 128"}};

@@ -22,8 +22,8 @@ final class Background {
     private volatile boolean gcRequested;
     private long lastGcMillis;
     /**
-     * Trims the C heap when a HOST limit is set; made on this thread as it starts, null until then
-     * and without a limit.
+     * Trims the C heap when a HOST limit is set and {@code native.trim} is on; made on this thread
+     * at its first tick with both (at start, or once a live edit sets them), null until then.
      */
     private volatile NativeHeap nativeHeap;
     /** Run once on this thread as it starts (JMX, JFR: off the application's start-up path). */
@@ -77,7 +77,6 @@ final class Background {
     }
 
     private void run(long reportIntervalMillis) {
-        MemgovConfig config = g.config();
         long nextTrim = 0;
         long interval = reportIntervalMillis;
         long nextReport = interval > 0 ? System.currentTimeMillis() + interval : Long.MAX_VALUE;
@@ -85,12 +84,6 @@ final class Background {
         try {
             for (Runnable r : atStart) {
                 runSafely(r);
-            }
-            if (config.hostLimit() >= 0 && config.nativeTrim()) {
-                nativeHeap = NativeHeap.create(trimThreshold(config.hostLimit()));
-                if (!nativeHeap.available()) {
-                    g.log().emit(LogLevel.INFO, "native-trim", "available", false, "reason", nativeHeap.unavailable());
-                }
             }
             while (!Thread.currentThread().isInterrupted()) {
                 LockSupport.parkNanos(10_000_000L); // or woken by requestGc
@@ -100,6 +93,7 @@ final class Background {
                 long now = System.currentTimeMillis();
                 g.nowMillis = (int) (now - g.startMillis());
                 g.metrics().drainSizes();
+                followTrimSetting();
                 trimNativeHeap();
                 HostPool pool = g.hostPool();
                 if (pool != null && now >= nextTrim) {
@@ -164,7 +158,7 @@ final class Background {
      */
     void checkHeapIfDue() {
         NativeHeap heap = nativeHeap;
-        if (heap != null && heap.due()) {
+        if (heap != null && heap.due() && trimming(g.config())) {
             trimNativeHeap();
         }
     }
@@ -185,19 +179,47 @@ final class Background {
         return Math.max(4L << 20, Math.min(8L << 20, hostLimit / 4));
     }
 
+    /** Trimming is on: a HOST limit and {@code native.trim} (both live). */
+    private static boolean trimming(MemgovConfig config) {
+        return config.hostLimit() >= 0 && config.nativeTrim();
+    }
+
+    /**
+     * Each tick, on this thread: makes the trimmer once trimming is first on (its one
+     * {@code native-trim available=false} line if it cannot be), and keeps its threshold that of
+     * the HOST limit in force.
+     */
+    private void followTrimSetting() {
+        MemgovConfig config = g.config();
+        if (!trimming(config)) {
+            return;
+        }
+        long threshold = trimThreshold(config.hostLimit());
+        NativeHeap heap = nativeHeap;
+        if (heap == null) {
+            heap = NativeHeap.create(threshold);
+            if (!heap.available()) {
+                g.log().emit(LogLevel.INFO, "native-trim", "available", false, "reason", heap.unavailable());
+            }
+            nativeHeap = heap;
+        } else if (heap.threshold != threshold) {
+            heap.threshold = threshold;
+        }
+    }
+
     /**
      * Each tick (and a spiller, when this thread lags): the C heap's check and trim
      * ({@link NativeHeap#check}); a trim is logged at debug with what it gave back.
      */
     private void trimNativeHeap() {
         NativeHeap heap = nativeHeap;
-        if (heap == null || !heap.available()) {
+        if (heap == null || !heap.available() || !trimming(g.config())) {
             return;
         }
         long trims = heap.trims.get();
         long fell = heap.check(g.host().used());
         if (heap.trims.get() != trims) {
-            g.log().emit(LogLevel.DEBUG, "native-trim", "bytes", fell, "on", Thread.currentThread().getName());
+            g.log().emit(LogLevel.DEBUG, "native-trim", "bytes", fell, "excess", heap.lastExcess, "on", Thread.currentThread().getName());
         }
     }
 

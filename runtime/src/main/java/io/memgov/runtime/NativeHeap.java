@@ -11,13 +11,16 @@ import java.util.regex.Pattern;
  * memory is not. The JVM's own {@code System.trim_native_heap} diagnostic command (JDK 17.0.9+, 21+;
  * glibc's {@code malloc_trim(0)}: every arena, free pages in the middle of the heap too) releases it.
  *
- * <p>It is run from the governor's background thread only, never on an application thread, and only
- * when it is needed: when the process's RSS has grown by {@link #threshold} bytes more than governed
- * HOST memory has since the last trim (memory freed into the C heap that the heap did not reuse).
- * While spills and restores reuse the blocks they free, RSS does not grow and nothing is trimmed (a
- * trim there would only make the next allocations fault their pages in again). The background thread
- * reads RSS every tick (10 ms; /proc/self/statm), and spills that freed {@link #threshold} bytes wake
- * it early. A trim costs about 1-2 ms on this project's machines.
+ * <p>It is run from the governor's background thread (and from a spilling thread when the spills
+ * freed a threshold's worth since the last check: {@code Background.checkHeapIfDue}), and only when
+ * it is needed: when the process's RSS has grown by {@link #threshold} bytes more than governed HOST
+ * memory and the JVM's own memory have since the last trim (memory freed into the C heap that the
+ * heap did not reuse), and spills since then freed at least as much; growth that spills do not
+ * explain waits for more ({@link #thresholdFor}). While spills and restores reuse the blocks they
+ * free, RSS does not grow and nothing is trimmed (a trim there would only make the next allocations
+ * fault their pages in again). The background thread reads RSS every tick (10 ms; /proc/self/statm).
+ * A trim costs 2-7 ms on this project's machines (more the larger the process), and while it trims
+ * an arena, the threads that allocate from it wait.
  */
 final class NativeHeap {
     private static final Pattern CHANGE = Pattern.compile("RSS\\+Swap: (\\d+)([BKMG])->(\\d+)([BKMG])");
@@ -37,9 +40,16 @@ final class NativeHeap {
     /** Why trimming is unavailable, or null. */
     private final String unavailable;
     private final Process process;
+    /** The least threshold for growth that spills do not explain ({@link #thresholdFor}). */
+    static final long UNEXPLAINED = 8L << 20;
+    /** The most it backs off to after trims that gave back little. */
+    static final long UNEXPLAINED_MAX = 32L << 20;
     /** The base threshold: excess RSS growth that makes a trim due. */
-    final long threshold;
-    final AtomicLong freedSinceTrim = new AtomicLong();
+    volatile long threshold;
+    /** Bytes spills freed since the last check (the spiller's {@link #due}). */
+    final AtomicLong freedSinceCheck = new AtomicLong();
+    /** Bytes spills freed since the last trim: how much of an excess spills can explain. */
+    final AtomicLong spilledSinceTrim = new AtomicLong();
     final AtomicLong trims = new AtomicLong();
     final AtomicLong trimmedBytes = new AtomicLong();
     final AtomicLong trimMicros = new AtomicLong();
@@ -50,6 +60,14 @@ final class NativeHeap {
      * first check); -1: no check yet. Read and written under {@link #checking}.
      */
     private long rssAtTrim = -1;
+    /**
+     * The threshold in force for growth that spills do not explain: {@link #UNEXPLAINED}, doubled
+     * (up to {@link #UNEXPLAINED_MAX}) after each such trim that gave back under a quarter of its
+     * excess, back to the least after a trim that gave back half. Read and written under {@link #checking}.
+     */
+    private long unexplained = UNEXPLAINED;
+    /** The native excess that made the last trim due (its debug event says it). */
+    volatile long lastExcess;
     private long hostAtTrim;
     private long jvmAtTrim;
 
@@ -121,12 +139,16 @@ final class NativeHeap {
 
     /** Native memory was freed (a spill): counted toward {@link #due}; true once a threshold's worth was. */
     boolean freed(long bytes) {
-        return unavailable == null && freedSinceTrim.addAndGet(bytes) >= threshold;
+        if (unavailable != null) {
+            return false;
+        }
+        spilledSinceTrim.addAndGet(bytes);
+        return freedSinceCheck.addAndGet(bytes) >= threshold;
     }
 
     /** Spills freed a threshold's worth since the last check: the next spill or restore checks ({@code Background.checkHeapIfDue}). */
     boolean due() {
-        return unavailable == null && freedSinceTrim.get() >= threshold;
+        return unavailable == null && freedSinceCheck.get() >= threshold;
     }
 
     /**
@@ -137,16 +159,17 @@ final class NativeHeap {
      * when no trim ran, -1 when it failed. Never waits: a check running elsewhere makes this one return
      * 0 at once.
      *
-     * <p>The threshold stays as it is after a trim that gave back little: backing off there (doubling
-     * it until a trim gives back half its excess again) let ND4J's spill passes grow RSS by 34 MiB
-     * under 16m, against 14-17 without, and saved the DL4J loop nothing measurable.
+     * <p>For growth that spills explain, the threshold stays as it is after a trim that gave back
+     * little: backing off there (doubling it until a trim gives back half its excess again) let ND4J's
+     * spill passes grow RSS by 34 MiB under 16m, against 14-17 without. Only the threshold for growth
+     * that no spill explains backs off ({@link #unexplained}).
      */
     long check(long hostUsed) {
         if (unavailable != null || !checking.tryLock()) {
             return 0;
         }
         try {
-            freedSinceTrim.set(0);
+            freedSinceCheck.set(0);
             long rss = process.rss();
             if (rss < 0) {
                 return 0;
@@ -165,7 +188,7 @@ final class NativeHeap {
             }
             long jvm = process.jvmResident();
             long nativeExcess = excess - (jvm - jvmAtTrim);
-            if (nativeExcess < threshold) {
+            if (nativeExcess < thresholdFor()) {
                 // the JVM's own memory grew (the heap touched more of itself, code was compiled): its
                 // growth moves the base, the native excess so far stays counted toward the next trim
                 // (rebasing on RSS now forgave it: ND4J's passes under 16m then grew 21-33 MiB, not 13)
@@ -173,13 +196,39 @@ final class NativeHeap {
                 jvmAtTrim = jvm;
                 return 0;
             }
+            lastExcess = nativeExcess;
+            boolean explained = explained();
             long fell = trim();
             long after = process.rss();
             rebase(after < 0 ? rss : after, hostUsed, jvm);
+            long gave = after < 0 ? fell : Math.max(0, rss - after);
+            if (gave * 2 >= nativeExcess) {
+                unexplained = UNEXPLAINED;
+            } else if (!explained && gave * 4 < nativeExcess) {
+                unexplained = Math.min(UNEXPLAINED_MAX, unexplained * 2);
+            }
             return fell;
         } finally {
             checking.unlock();
         }
+    }
+
+    /**
+     * The excess that makes a trim due. The threshold when spills freed at least that much since the
+     * last trim: the C heap may keep it, and a trim can give it back. Otherwise {@link #unexplained}
+     * (at least 8 MiB, backing off to 32 MiB while such trims give back under a quarter of their
+     * excess): growth that no spill explains is mostly not the C heap's to give back. In the DL4J loop
+     * under 400k (small parameters spilled each step), the Java heap touching new pages and ND4J's
+     * own native growth made a trim due every 40-80 ms with the threshold alone; those trims gave back
+     * a MiB or nothing, and the application's thread waited on its malloc arena during each.
+     */
+    private long thresholdFor() {
+        return explained() ? threshold : Math.max(threshold, unexplained);
+    }
+
+    /** Spills freed a threshold's worth since the last trim: a trim can give that much back. */
+    private boolean explained() {
+        return spilledSinceTrim.get() >= threshold;
     }
 
     private void rebase(long rss, long hostUsed, long jvm) {
@@ -193,7 +242,8 @@ final class NativeHeap {
         if (unavailable != null) {
             return -1;
         }
-        freedSinceTrim.set(0);
+        freedSinceCheck.set(0);
+        spilledSinceTrim.set(0);
         long t0 = System.nanoTime();
         try {
             String out = process.trim();

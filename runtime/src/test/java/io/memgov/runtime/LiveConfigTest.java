@@ -168,6 +168,60 @@ class LiveConfigTest {
     }
 
     @Test
+    void nativeTrimTurnedOnLiveStartsTrimmingAndOffStopsItsChecks() throws Exception {
+        MemgovConfig c = start("host.limit=64m\nnative.trim=false\n");
+        ConfigWatcher w = new ConfigWatcher(g, file, loader, c);
+        g.startBackground(0);
+        try {
+            Thread.sleep(100);
+            assertEquals(null, g.background().nativeHeap(), "native.trim=false at start: no trimmer");
+            Files.writeString(file, "host.limit=64m\nnative.trim=true\n");
+            w.run();
+            w.run();
+            assertEquals(List.of("event=config-change key=memgov.native.trim old=false new=true source=\"config file "
+                    + file + "\""), events("config-change"));
+            NativeHeap heap = awaitTrimmer();
+            assertTrue(heap.available(), heap.unavailable());
+            assertEquals(Background.trimThreshold(64 * M), heap.threshold);
+
+            heap.freed(64 * M);
+            g.background().checkHeapIfDue();
+            assertEquals(0, heap.freedSinceCheck.get(), "on: a spill that freed the threshold checks the C heap");
+
+            Files.writeString(file, "host.limit=16m\nnative.trim=false\n");
+            w.run();
+            w.run();
+            heap.freed(64 * M);
+            g.background().checkHeapIfDue();
+            assertEquals(64 * M, heap.freedSinceCheck.get(), "off: no check");
+            Thread.sleep(100); // ten ticks of the governor's thread
+            assertEquals(Background.trimThreshold(64 * M), heap.threshold, "off: the trimmer is left as it was");
+
+            Files.writeString(file, "host.limit=16m\nnative.trim=true\n");
+            w.run();
+            w.run();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (heap.threshold != Background.trimThreshold(16 * M) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(Background.trimThreshold(16 * M), heap.threshold, "the threshold follows the limit in force");
+            assertTrue(heap == g.background().nativeHeap(), "the same trimmer");
+        } finally {
+            g.close();
+        }
+    }
+
+    private NativeHeap awaitTrimmer() throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (g.background().nativeHeap() == null && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        NativeHeap heap = g.background().nativeHeap();
+        assertTrue(heap != null, "the governor's thread made the trimmer within 10 s");
+        return heap;
+    }
+
+    @Test
     void aFileThatCannotBeReadKeepsTheSettings() throws Exception {
         MemgovConfig c = start("host.limit=10m\n");
         ConfigWatcher w = new ConfigWatcher(g, file, loader, c);

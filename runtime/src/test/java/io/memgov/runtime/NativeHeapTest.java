@@ -28,7 +28,7 @@ class NativeHeapTest {
         long before = ProcessMemory.rss();
         long fell = heap.trim();
         assertTrue(fell >= 0 && fell <= Math.max(before, 0), "what RSS fell by, from the command's output: " + fell);
-        assertEquals(0, heap.freedSinceTrim.get(), "a trim starts the count again");
+        assertEquals(0, heap.freedSinceCheck.get(), "a trim starts the count again");
         assertEquals(1, heap.trims.get());
     }
 
@@ -78,6 +78,7 @@ class NativeHeapTest {
         p.jvm += 8 * MIB;
         assertEquals(0, heap.check(16 * MIB), "the JVM's own memory grew as much: not the C heap's");
         assertEquals(0, p.trims);
+        heap.freed(6 * MIB); // spills freed 6 MiB: what the C heap keeps of them is idle
         p.rss += 3 * MIB;
         assertEquals(0, heap.check(16 * MIB), "under the threshold");
         p.rss += 3 * MIB;
@@ -87,6 +88,7 @@ class NativeHeapTest {
         assertEquals(6 * MIB, heap.trimmedBytes.get());
         p.rss -= 20 * MIB;
         assertEquals(0, heap.check(0), "RSS fell more than governed memory (16 MiB) did: nothing to do");
+        heap.freed(4 * MIB);
         p.rss += 4 * MIB;
         p.givesBack = 4 * MIB;
         assertEquals(4 * MIB, heap.check(0), "the base moved with the fall");
@@ -102,6 +104,7 @@ class NativeHeapTest {
         p.jvm += 5 * MIB;
         assertEquals(0, heap.check(0), "3 MiB of native growth: under the threshold");
         p.rss += 2 * MIB; // 2 more kept by the C heap: 5 in all since the last trim
+        heap.freed(5 * MIB); // the spills that freed them
         p.givesBack = 5 * MIB;
         assertEquals(5 * MIB, heap.check(0), "the 3 MiB beside the JVM's growth still count");
         assertEquals(1, p.trims);
@@ -110,6 +113,65 @@ class NativeHeapTest {
         assertEquals(0, heap.check(0), "growth the JVM explains whole: no trim");
         assertEquals(0, heap.check(0), "and none on the next tick either (the base moved with the JVM)");
         assertEquals(1, p.trims);
+    }
+
+    @Test
+    void growthThatNoSpillExplainsWaitsForALargerThresholdThatBacksOffWhileTrimsFindNothing() {
+        FakeProcess p = new FakeProcess();
+        NativeHeap heap = new NativeHeap(p, null, 4 * MIB);
+        heap.check(0);
+        p.rss += 6 * MIB;
+        assertEquals(0, heap.check(0), "6 MiB that no spill freed: under " + (NativeHeap.UNEXPLAINED >> 20) + " MiB");
+        heap.freed(3 * MIB);
+        assertEquals(0, heap.check(0), "spills freed 3 MiB: a trim could not give back the threshold (4 MiB)");
+        heap.freed(MIB);
+        p.givesBack = 4 * MIB;
+        assertEquals(4 * MIB, heap.check(0), "spills freed the threshold: the 6 MiB are due");
+        assertEquals(0, heap.spilledSinceTrim.get(), "a trim starts the spills' count again");
+        assertEquals(6 * MIB, heap.lastExcess, "the excess that made it due, for the debug event");
+
+        // growth that no spill explains and no trim gives back (the Java heap touching new pages)
+        p.givesBack = 0;
+        p.rss += 8 * MIB;
+        heap.check(0);
+        assertEquals(2, p.trims, "8 MiB unexplained: due");
+        p.rss += 15 * MIB;
+        heap.check(0);
+        assertEquals(2, p.trims, "that trim gave back nothing: the next waits for 16 MiB");
+        p.rss += MIB;
+        heap.check(0);
+        assertEquals(3, p.trims);
+        p.rss += 31 * MIB;
+        heap.check(0);
+        assertEquals(3, p.trims, "then for 32 MiB");
+        p.rss += MIB;
+        heap.check(0);
+        p.rss += 32 * MIB;
+        heap.check(0);
+        assertEquals(5, p.trims, "32 MiB is the most it waits for");
+
+        p.rss += 32 * MIB;
+        p.givesBack = 16 * MIB;
+        assertEquals(16 * MIB, heap.check(0));
+        p.givesBack = 0;
+        p.rss += 8 * MIB;
+        heap.check(0);
+        assertEquals(7, p.trims, "a trim that gave back half its excess: 8 MiB again");
+
+        heap.freed(4 * MIB);
+        p.rss += 4 * MIB;
+        p.givesBack = 4 * MIB;
+        assertEquals(4 * MIB, heap.check(0), "growth that spills explain is due at the threshold, backed off or not");
+    }
+
+    @Test
+    void withTheLargestThresholdBothKindsOfGrowthAreDueAtIt() {
+        FakeProcess p = new FakeProcess();
+        NativeHeap heap = new NativeHeap(p, null, 8 * MIB);
+        heap.check(0);
+        p.rss += 8 * MIB;
+        p.givesBack = 8 * MIB;
+        assertEquals(8 * MIB, heap.check(0), "limits from 32 MiB up: 8 MiB, spills or not");
     }
 
     @Test

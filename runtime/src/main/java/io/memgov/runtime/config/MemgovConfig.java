@@ -205,7 +205,7 @@ public final class MemgovConfig {
     /** The keys a running governor can change ({@link #with}): limits, on-limit, spill, wait, report and log level. */
     public static final java.util.List<String> LIVE_KEYS = java.util.Collections.unmodifiableList(java.util.Arrays.asList(
             Keys.HOST_LIMIT, Keys.DEVICE_LIMIT, Keys.DISK_LIMIT, Keys.ON_LIMIT, Keys.SPILL_LOW_WATERMARK,
-            Keys.WAIT_TIMEOUT, Keys.REPORT_INTERVAL, Keys.LOG_LEVEL));
+            Keys.WAIT_TIMEOUT, Keys.REPORT_INTERVAL, Keys.LOG_LEVEL, Keys.NATIVE_TRIM));
 
     /**
      * This configuration with {@code key} set to {@code raw} from {@code source} ({@code sourceText}

@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  * the MLP under {@code host.limit=8g} (governed in spill mode, nothing spilled: trims only on releases).</li>
  * </ol>
  * A report, not a test. Usage, from the repository root:
- * {@code java -cp benchmarks/target/memgov-benchmarks.jar io.memgov.bench.RssBench [reps] [pairs]}
+ * {@code java -cp benchmarks/target/memgov-benchmarks.jar io.memgov.bench.RssBench [reps] [pairs]} (0 reps: the
+ * loops alone; 0 pairs: the table alone)
  */
 public final class RssBench {
     private RssBench() {
@@ -73,9 +74,11 @@ public final class RssBench {
                 rows.add(row);
             }
         }
-        System.out.println("Peak RSS growth over the floor, 256 MiB working set, medians of " + reps + ":");
-        System.out.print(BenchSupport.textTable(header, rows));
-        System.out.println();
+        if (reps > 0) {
+            System.out.println("Peak RSS growth over the floor, 256 MiB working set, medians of " + reps + ":");
+            System.out.print(BenchSupport.textTable(header, rows));
+            System.out.println();
+        }
         if (pairs == 0) {
             return; // the table alone
         }

@@ -94,7 +94,10 @@ final class Background {
                 g.nowMillis = (int) (now - g.startMillis());
                 g.metrics().drainSizes();
                 followTrimSetting();
-                trimNativeHeap();
+                NativeHeap heap = nativeHeap;
+                if (heap != null && heap.tick()) {
+                    trimNativeHeap();
+                }
                 HostPool pool = g.hostPool();
                 if (pool != null && now >= nextTrim) {
                     pool.trimIdle(g.nowMillis);

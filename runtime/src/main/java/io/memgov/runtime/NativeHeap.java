@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  * heap did not reuse), and spills since then freed at least as much; growth that spills do not
  * explain waits for more ({@link #thresholdFor}). While spills and restores reuse the blocks they
  * free, RSS does not grow and nothing is trimmed (a trim there would only make the next allocations
- * fault their pages in again). The background thread reads RSS every tick (10 ms; /proc/self/statm).
+ * fault their pages in again). The background thread reads RSS (/proc/self/statm) every tick (10 ms)
+ * while spills free memory, else every 100 ms ({@link #tick}).
  * A trim costs 2-7 ms on this project's machines (more the larger the process), and while it trims
  * an arena, the threads that allocate from it wait.
  */
@@ -144,6 +145,24 @@ final class NativeHeap {
         }
         spilledSinceTrim.addAndGet(bytes);
         return freedSinceCheck.addAndGet(bytes) >= threshold;
+    }
+
+    /** Ticks of the governor's thread between its checks while no spill freed memory. */
+    static final int QUIET_TICKS = 10;
+    /** The governor thread's ticks since its last check (that thread alone reads and writes it). */
+    private int quietTicks;
+
+    /**
+     * One tick of the governor's thread (10 ms): true when it checks now. Every tick while spills
+     * freed memory since the last check, else every {@link #QUIET_TICKS}th (100 ms): RSS that grows
+     * without spills (releases, the JVM, the frameworks' own memory) is checked a tenth as often.
+     */
+    boolean tick() {
+        if (freedSinceCheck.get() > 0 || ++quietTicks >= QUIET_TICKS) {
+            quietTicks = 0;
+            return true;
+        }
+        return false;
     }
 
     /** Spills freed a threshold's worth since the last check: the next spill or restore checks ({@code Background.checkHeapIfDue}). */

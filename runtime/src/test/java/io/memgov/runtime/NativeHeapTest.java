@@ -188,6 +188,21 @@ class NativeHeapTest {
     }
 
     @Test
+    void theGovernorThreadChecksEveryTickAfterSpillsAndEveryTenthTickOtherwise() {
+        NativeHeap heap = new NativeHeap(new FakeProcess(), null, 4 * MIB);
+        int checks = 0;
+        for (int t = 0; t < 100; t++) {
+            checks += heap.tick() ? 1 : 0;
+        }
+        assertEquals(100 / NativeHeap.QUIET_TICKS, checks, "no spill: every " + NativeHeap.QUIET_TICKS + "th tick");
+        heap.freed(MIB);
+        assertTrue(heap.tick(), "a spill freed memory since the last check: this tick checks");
+        assertTrue(heap.tick(), "and the next, until a check ran");
+        heap.check(0);
+        assertFalse(heap.tick(), "the check started the count again");
+    }
+
+    @Test
     void unavailableTrimmingDoesNothing() {
         NativeHeap heap = new NativeHeap(null, "not Linux (glibc)", 4 * MIB);
         assertFalse(heap.available());

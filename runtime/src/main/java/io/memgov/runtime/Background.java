@@ -161,7 +161,7 @@ final class Background {
      */
     void checkHeapIfDue() {
         NativeHeap heap = nativeHeap;
-        if (heap != null && heap.due() && trimming(g.config())) {
+        if (heap != null && heap.due()) {
             trimNativeHeap();
         }
     }

@@ -202,13 +202,13 @@ final class NativeHeap {
                 rebase(rss, hostUsed, jvmAtTrim);
                 return 0;
             }
-            long due = thresholdFor();
-            if (excess < due) { // RSS alone says no: the JVM's figures are not read (8-20 us)
+            long dueAt = thresholdFor();
+            if (excess < dueAt) { // RSS alone says no: the JVM's figures are not read (8-20 us)
                 return 0;
             }
             long jvm = process.jvmResident();
             long nativeExcess = excess - (jvm - jvmAtTrim);
-            if (nativeExcess < due) {
+            if (nativeExcess < dueAt) {
                 // the JVM's own memory grew (the heap touched more of itself, code was compiled): its
                 // growth moves the base, the native excess so far stays counted toward the next trim
                 // (rebasing on RSS now forgave it: ND4J's passes under 16m then grew 21-33 MiB, not 13)

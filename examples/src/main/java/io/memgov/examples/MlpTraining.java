@@ -30,12 +30,21 @@ public final class MlpTraining {
 
     /**
      * A diagnostic for the agent's per-tensor cost, less noisy than comparing separate JVMs: under the
-     * agent, the governor is uninstalled in half the timed epochs (epochs 2, 3, 6, 7, ...: a pattern
-     * that cancels drift) so its hooks return at once, and the CPU time of governed and ungoverned
+     * agent, the governor is uninstalled in half the timed epochs (in the order of {@link EpochHalves},
+     * which cancels drift) so its hooks return at once, and the CPU time of governed and ungoverned
      * epochs is printed ({@code toggle.governed.ms}, {@code toggle.ungoverned.ms}, {@code toggle.ratio}).
      * The agent's own counts (its summary) mean nothing in this mode.
      */
     static final String TOGGLE = "toggle";
+
+    /**
+     * What the agent's C heap trimming costs the loop, measured in one JVM: {@code memgov.native.trim}
+     * is switched off in half the timed epochs in the same pattern as {@link #TOGGLE} (a live change,
+     * see {@link TrimSwitch}), and the wall time of the epochs with trimming on and off is printed
+     * ({@code trim.on.ms}, {@code trim.off.ms}, {@code trim.ratio}, {@code trim.ratio.nogc}): wall time,
+     * since the trims and RSS reads run on the governor's thread. Needs the agent with a {@code host.limit}.
+     */
+    static final String TRIM_TOGGLE = "trim-toggle";
 
     public static void main(String[] args) {
         int epochs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
@@ -43,7 +52,8 @@ public final class MlpTraining {
         int hidden = args.length > 2 ? Integer.parseInt(args[2]) : 128;
         boolean marks = args.length <= 3 || !args[3].equals("no-checkpoints");
         boolean toggle = args.length > 4 && args[4].equals(TOGGLE);
-        float[] losses = train(epochs, batches, hidden, 32, 64, marks, toggle);
+        boolean trimToggle = args.length > 4 && args[4].equals(TRIM_TOGGLE);
+        float[] losses = train(epochs, batches, hidden, 32, 64, marks, toggle, trimToggle);
         long ms = lastLoopNanos / 1_000_000;
         for (int e = 0; e < losses.length; e++) {
             System.out.println("epoch " + e + " loss=" + losses[e] + " bits=" + Integer.toHexString(Float.floatToIntBits(losses[e])));
@@ -62,16 +72,16 @@ public final class MlpTraining {
 
     /** Trains and returns the mean loss of each epoch. */
     public static float[] train(int epochs, int batches, int hidden, int batchSize, int features) {
-        return train(epochs, batches, hidden, batchSize, features, true, false);
+        return train(epochs, batches, hidden, batchSize, features, true, false, false);
     }
 
     /**
      * Trains and returns the mean loss of each epoch; {@code marks}: log a labelled report after each
      * epoch when the agent is attached (the tests' instrument; a benchmark of the loop leaves it out);
-     * {@code toggle}: see {@link #TOGGLE}.
+     * {@code toggle}: see {@link #TOGGLE}; {@code trimToggle}: see {@link #TRIM_TOGGLE}.
      */
     static float[] train(int epochs, int batches, int hidden, int batchSize, int features, boolean marks,
-                         boolean toggle) {
+                         boolean toggle, boolean trimToggle) {
         Engine.getInstance().setRandomSeed(42);
         Random rnd = new Random(7);
         float[][] xs = new float[batches][batchSize * features];
@@ -95,6 +105,7 @@ public final class MlpTraining {
                 .add(Activation.reluBlock())
                 .add(Linear.builder().setUnits(1).build());
         long[] governedCpu = new long[2]; // with toggle: [ungoverned, governed] epochs' CPU time
+        EpochHalves trimmed = new EpochHalves(); // with trimToggle: epochs' wall time, trimming off / on
         try (Model model = Model.newInstance("mlp")) {
             model.setBlock(net);
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.l2Loss())
@@ -107,11 +118,16 @@ public final class MlpTraining {
                 lastLoopNanos = 0;
                 lastLoopCpuNanos = 0;
                 GovernorSwitch governor = toggle ? GovernorSwitch.find() : null;
+                TrimSwitch trim = trimToggle ? TrimSwitch.find() : null;
                 for (int e = 0; e < epochs; e++) {
-                    boolean governed = e % 4 == 0 || e % 4 == 1;
+                    boolean governed = e == 0 || EpochHalves.first(e - 1); // epoch 0 is not timed
                     if (governor != null) {
                         governor.install(governed);
                     }
+                    if (trim != null) {
+                        trim.set(governed);
+                    }
+                    trimmed.start();
                     long t0 = System.nanoTime();
                     long c0 = cpuNanos();
                     double total = 0;
@@ -130,10 +146,12 @@ public final class MlpTraining {
                     }
                     losses[e] = (float) (total / batches);
                     if (e > 0) {
-                        loop += System.nanoTime() - t0;
+                        long wall = System.nanoTime() - t0;
+                        loop += wall;
                         long cpu = cpuNanos() - c0;
                         loopCpu += cpu;
                         governedCpu[governed ? 1 : 0] += cpu;
+                        trimmed.end(governed);
                         lastLoopNanos = loop;
                         lastLoopCpuNanos = loopCpu;
                     }
@@ -146,12 +164,18 @@ public final class MlpTraining {
                 if (governor != null) {
                     governor.install(true);
                 }
+                if (trim != null) {
+                    trim.set(true);
+                }
             }
         }
         if (toggle) {
             System.out.println("toggle.governed.ms=" + governedCpu[1] / 1_000_000);
             System.out.println("toggle.ungoverned.ms=" + governedCpu[0] / 1_000_000);
             System.out.println("toggle.ratio=" + (double) governedCpu[1] / governedCpu[0]);
+        }
+        if (trimToggle) {
+            trimmed.print("trim");
         }
         return losses;
     }

@@ -20,8 +20,10 @@ import java.util.regex.Pattern;
  * free, RSS does not grow and nothing is trimmed (a trim there would only make the next allocations
  * fault their pages in again). The background thread reads RSS (/proc/self/statm) every tick (10 ms)
  * while spills free memory, else every 100 ms ({@link #tick}).
- * A trim costs 2-7 ms on this project's machines (more the larger the process), and while it trims
- * an arena, the threads that allocate from it wait.
+ * A trim costs 2-7 ms on this project's machines in an ND4J process and 30-130 ms in a DJL one (the
+ * more arenas and free chunks glibc walks, the longer), and while it trims an arena, the threads that
+ * allocate from it wait: trims for growth no spill explains are spaced by {@link #SPACING} times the
+ * last trim's duration.
  */
 final class NativeHeap {
     private static final Pattern CHANGE = Pattern.compile("RSS\\+Swap: (\\d+)([BKMG])->(\\d+)([BKMG])");
@@ -36,6 +38,11 @@ final class NativeHeap {
 
         /** Trims the C heap; returns the output of the JVM's command (it says how much RSS fell). */
         String trim() throws Exception;
+
+        /** The clock trims are timed and spaced by ({@link System#nanoTime}). */
+        default long nanoTime() {
+            return System.nanoTime();
+        }
     }
 
     /** Why trimming is unavailable, or null. */
@@ -67,6 +74,19 @@ final class NativeHeap {
      * excess, back to the least after a trim that gave back half. Read and written under {@link #checking}.
      */
     private long unexplained = UNEXPLAINED;
+    /**
+     * A trim for growth that no spill explains waits until at least this many times the last trim's
+     * duration passed since it ended: such trims then take at most 1% of a core, and of the time an
+     * application's thread can wait on its malloc arena. In the MLP loop under 8g (DJL's process: the
+     * C heap has many more free chunks to walk) a trim took 120-370 ms and gave back about 1 MiB, and
+     * it trimmed 3 times in a 2.5 s loop; spaced, it trims once.
+     */
+    static final int SPACING = 100;
+    /** The most a trim for unexplained growth waits for ({@link #SPACING}): 10 minutes. */
+    static final long SPACING_MAX_NANOS = 600_000_000_000L;
+    /** {@link Process#nanoTime} before which growth that no spill explains is not trimmed (once a trim ran). */
+    private volatile long unexplainedNotBefore;
+    private volatile boolean trimmedOnce;
     /** The native excess that made the last trim due (its debug event says it). */
     volatile long lastExcess;
     private long hostAtTrim;
@@ -181,7 +201,8 @@ final class NativeHeap {
      * <p>For growth that spills explain, the threshold stays as it is after a trim that gave back
      * little: backing off there (doubling it until a trim gives back half its excess again) let ND4J's
      * spill passes grow RSS by 34 MiB under 16m, against 14-17 without. Only the threshold for growth
-     * that no spill explains backs off ({@link #unexplained}).
+     * that no spill explains backs off ({@link #unexplained}), and it waits for {@link #SPACING} times
+     * the last trim's duration.
      */
     long check(long hostUsed) {
         if (unavailable != null || !checking.tryLock()) {
@@ -206,6 +227,10 @@ final class NativeHeap {
             if (excess < dueAt) { // RSS alone says no: the JVM's figures are not read (8-20 us)
                 return 0;
             }
+            boolean explained = explained();
+            if (!explained && trimmedOnce && process.nanoTime() - unexplainedNotBefore < 0) {
+                return 0; // too soon after the last trim (SPACING); the excess stays counted
+            }
             long jvm = process.jvmResident();
             long nativeExcess = excess - (jvm - jvmAtTrim);
             if (nativeExcess < dueAt) {
@@ -217,7 +242,6 @@ final class NativeHeap {
                 return 0;
             }
             lastExcess = nativeExcess;
-            boolean explained = explained();
             long fell = trim();
             long after = process.rss();
             rebase(after < 0 ? rss : after, hostUsed, jvm);
@@ -264,10 +288,13 @@ final class NativeHeap {
         }
         freedSinceCheck.set(0);
         spilledSinceTrim.set(0);
-        long t0 = System.nanoTime();
+        long t0 = process.nanoTime();
         try {
             String out = process.trim();
-            long micros = (System.nanoTime() - t0) / 1000;
+            long end = process.nanoTime();
+            long micros = (end - t0) / 1000;
+            unexplainedNotBefore = end + Math.min(SPACING_MAX_NANOS, SPACING * (end - t0));
+            trimmedOnce = true;
             trims.incrementAndGet();
             trimMicros.addAndGet(micros);
             long fell = fell(out);

@@ -45,6 +45,13 @@ class NativeHeapTest {
         long jvm = 300L << 20;
         long givesBack;
         int trims;
+        long now;
+        long trimTakes; // nanoseconds each trim advances the clock by
+
+        @Override
+        public long nanoTime() {
+            return now;
+        }
 
         @Override
         public long rss() {
@@ -59,6 +66,7 @@ class NativeHeapTest {
         @Override
         public String trim() {
             trims++;
+            now += trimTakes;
             long before = rss;
             rss -= givesBack;
             return "Trim native heap: RSS+Swap: " + (before >> 10) + "K->" + (rss >> 10) + "K (-" + (givesBack >> 10) + "K)";
@@ -92,6 +100,40 @@ class NativeHeapTest {
         p.rss += 4 * MIB;
         p.givesBack = 4 * MIB;
         assertEquals(4 * MIB, heap.check(0), "the base moved with the fall");
+    }
+
+    @Test
+    void growthThatNoSpillExplainsWaitsAHundredTimesTheLastTrimsDuration() {
+        FakeProcess p = new FakeProcess();
+        NativeHeap heap = new NativeHeap(p, null, 4 * MIB);
+        heap.check(0);
+        p.trimTakes = 100_000_000; // 100 ms, as in the MLP loop's process
+        p.givesBack = 4 * MIB; // half of each excess: the threshold does not back off
+        p.rss += 8 * MIB;
+        heap.check(0);
+        assertEquals(1, p.trims, "8 MiB unexplained: due");
+        p.rss += 8 * MIB;
+        p.now += 9_000_000_000L;
+        assertEquals(0, heap.check(0), "9 s after a 100 ms trim: too soon");
+        p.now += 1_000_000_000L;
+        heap.check(0);
+        assertEquals(2, p.trims, "10 s after: due (the excess waited, counted)");
+        heap.freed(4 * MIB); // spills freed the threshold: a trim can give that back, whenever
+        p.rss += 4 * MIB;
+        heap.check(0);
+        assertEquals(3, p.trims, "growth that spills explain is not spaced");
+        p.trimTakes = 10_000_000_000L; // a 10 s trim: the wait is capped at 10 minutes
+        p.rss += 8 * MIB;
+        p.now += 10_000_000_000L;
+        heap.check(0);
+        assertEquals(4, p.trims);
+        p.rss += 8 * MIB;
+        p.now += NativeHeap.SPACING_MAX_NANOS - 1;
+        heap.check(0);
+        assertEquals(4, p.trims);
+        p.now += 1;
+        heap.check(0);
+        assertEquals(5, p.trims);
     }
 
     @Test

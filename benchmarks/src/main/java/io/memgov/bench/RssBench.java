@@ -38,7 +38,7 @@ import java.util.regex.Pattern;
  * A report, not a test. Usage, from the repository root:
  * {@code java -cp benchmarks/target/memgov-benchmarks.jar io.memgov.bench.RssBench [reps] [pairs] [toggles]}
  * (defaults 3 0 16: reps of the RSS table, 0 skips it; pairs across JVMs; trimming JVMs in one-JVM
- * comparisons, each with its control)
+ * comparisons, each with its control), then optionally {@code MLP} or {@code DL4J}: that loop's comparison alone
  */
 public final class RssBench {
     private RssBench() {
@@ -48,6 +48,7 @@ public final class RssBench {
         int reps = argv.length > 0 ? Integer.parseInt(argv[0]) : 3;
         int pairs = argv.length > 1 ? Integer.parseInt(argv[1]) : 0;
         int toggles = argv.length > 2 ? Integer.parseInt(argv[2]) : 16;
+        String only = argv.length > 3 ? argv[3] : ""; // "MLP" or "DL4J": that loop alone
         Path root = BenchSupport.findRoot();
         Path agent = root.resolve("agent/target/memgov-agent.jar");
         Path examples = root.resolve("examples/target/memgov-examples.jar");
@@ -94,7 +95,7 @@ public final class RssBench {
             System.out.println();
         }
         if (toggles > 0) {
-            toggleCost(java, agent, examples, root, toggles);
+            toggleCost(java, agent, examples, root, toggles, only);
         }
         if (pairs == 0) {
             return;
@@ -136,11 +137,14 @@ public final class RssBench {
     }
 
     /** What trimming costs each loop, measured in one JVM against control JVMs (see the class comment). */
-    static void toggleCost(String java, Path agent, Path examples, Path root, int runs) throws Exception {
+    static void toggleCost(String java, Path agent, Path examples, Path root, int runs, String only) throws Exception {
         String[][] loops = {{"MLP loop", "io.memgov.examples.MlpTraining", "host.limit=8g", "101 50 128 no-checkpoints trim-toggle"},
             {"DL4J loop", "io.memgov.examples.Dl4jTraining", "host.limit=400k", "21 40 128 trim-toggle"}};
         List<String[]> rows = new ArrayList<>();
         for (String[] loop : loops) {
+            if (!loop[0].startsWith(only)) {
+                continue;
+            }
             List<List<Double>> nogc = List.of(new ArrayList<>(), new ArrayList<>()); // [control, trimming]
             List<List<Double>> all = List.of(new ArrayList<>(), new ArrayList<>());
             long[] trims = new long[2];

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * free, RSS does not grow and nothing is trimmed (a trim there would only make the next allocations
  * fault their pages in again). The background thread reads RSS (/proc/self/statm) every tick (10 ms)
  * while spills free memory, else every 100 ms ({@link #tick}).
- * A trim costs 2-7 ms on this project's machines in an ND4J process and 30-130 ms in a DJL one (the
+ * A trim costs 2-7 ms on this project's machines in an ND4J process and 30-370 ms in a DJL one (the
  * more arenas and free chunks glibc walks, the longer), and while it trims an arena, the threads that
  * allocate from it wait: trims for growth no spill explains are spaced by {@link #SPACING} times the
  * last trim's duration.

@@ -127,7 +127,9 @@ public final class MlpTraining {
                     if (trim != null) {
                         trim.set(governed);
                     }
-                    trimmed.start();
+                    if (trim != null) {
+                        trimmed.start();
+                    }
                     long t0 = System.nanoTime();
                     long c0 = cpuNanos();
                     double total = 0;
@@ -146,12 +148,13 @@ public final class MlpTraining {
                     }
                     losses[e] = (float) (total / batches);
                     if (e > 0) {
-                        long wall = System.nanoTime() - t0;
-                        loop += wall;
+                        loop += System.nanoTime() - t0;
                         long cpu = cpuNanos() - c0;
                         loopCpu += cpu;
                         governedCpu[governed ? 1 : 0] += cpu;
-                        trimmed.end(governed);
+                        if (trim != null) {
+                            trimmed.end(governed);
+                        }
                         lastLoopNanos = loop;
                         lastLoopCpuNanos = loopCpu;
                     }

@@ -86,7 +86,6 @@ final class NativeHeap {
     static final long SPACING_MAX_NANOS = 600_000_000_000L;
     /** {@link Process#nanoTime} before which growth that no spill explains is not trimmed (once a trim ran). */
     private volatile long unexplainedNotBefore;
-    private volatile boolean trimmedOnce;
     /** The native excess that made the last trim due (its debug event says it). */
     volatile long lastExcess;
     private long hostAtTrim;
@@ -228,7 +227,7 @@ final class NativeHeap {
                 return 0;
             }
             boolean explained = explained();
-            if (!explained && trimmedOnce && process.nanoTime() - unexplainedNotBefore < 0) {
+            if (!explained && trims.get() > 0 && process.nanoTime() - unexplainedNotBefore < 0) {
                 return 0; // too soon after the last trim (SPACING); the excess stays counted
             }
             long jvm = process.jvmResident();
@@ -294,7 +293,6 @@ final class NativeHeap {
             long end = process.nanoTime();
             long micros = (end - t0) / 1000;
             unexplainedNotBefore = end + Math.min(SPACING_MAX_NANOS, SPACING * (end - t0));
-            trimmedOnce = true;
             trims.incrementAndGet();
             trimMicros.addAndGet(micros);
             long fell = fell(out);

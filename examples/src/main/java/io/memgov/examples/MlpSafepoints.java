@@ -6,10 +6,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
-import ai.djl.nn.core.Linear;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
@@ -20,7 +18,6 @@ import ai.djl.util.Pair;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
-import java.util.Random;
 
 /**
  * {@link MlpTraining}'s loop (same data, model, seed) with a second thread that stops the JVM at a
@@ -58,26 +55,10 @@ public final class MlpSafepoints {
             t.start();
         }
         Engine.getInstance().setRandomSeed(42);
-        Random rnd = new Random(7);
-        float[][] xs = new float[batches][batchSize * features];
-        float[][] ys = new float[batches][batchSize];
-        for (int b = 0; b < batches; b++) {
-            for (int i = 0; i < batchSize; i++) {
-                float y = 0;
-                for (int f = 0; f < features; f++) {
-                    float v = (float) rnd.nextGaussian();
-                    xs[b][i * features + f] = v;
-                    y += v * ((f % 7) - 3) * 0.1f;
-                }
-                ys[b][i] = (float) Math.tanh(y);
-            }
-        }
-        SequentialBlock net = new SequentialBlock()
-                .add(Linear.builder().setUnits(hidden).build())
-                .add(Activation.reluBlock())
-                .add(Linear.builder().setUnits(hidden).build())
-                .add(Activation.reluBlock())
-                .add(Linear.builder().setUnits(1).build());
+        float[][][] data = MlpTraining.data(batches, batchSize, features);
+        float[][] xs = data[0];
+        float[][] ys = data[1];
+        SequentialBlock net = MlpTraining.net(hidden);
         try (Model model = Model.newInstance("mlp")) {
             model.setBlock(net);
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.l2Loss())

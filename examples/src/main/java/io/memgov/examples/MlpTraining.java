@@ -83,27 +83,11 @@ public final class MlpTraining {
     static float[] train(int epochs, int batches, int hidden, int batchSize, int features, boolean marks,
                          boolean toggle, boolean trimToggle) {
         Engine.getInstance().setRandomSeed(42);
-        Random rnd = new Random(7);
-        float[][] xs = new float[batches][batchSize * features];
-        float[][] ys = new float[batches][batchSize];
-        for (int b = 0; b < batches; b++) {
-            for (int i = 0; i < batchSize; i++) {
-                float y = 0;
-                for (int f = 0; f < features; f++) {
-                    float v = (float) rnd.nextGaussian();
-                    xs[b][i * features + f] = v;
-                    y += v * ((f % 7) - 3) * 0.1f;
-                }
-                ys[b][i] = (float) Math.tanh(y);
-            }
-        }
+        float[][][] data = data(batches, batchSize, features);
+        float[][] xs = data[0];
+        float[][] ys = data[1];
         float[] losses = new float[epochs];
-        SequentialBlock net = new SequentialBlock()
-                .add(Linear.builder().setUnits(hidden).build())
-                .add(Activation.reluBlock())
-                .add(Linear.builder().setUnits(hidden).build())
-                .add(Activation.reluBlock())
-                .add(Linear.builder().setUnits(1).build());
+        SequentialBlock net = net(hidden);
         long[] governedCpu = new long[2]; // with toggle: [ungoverned, governed] epochs' CPU time
         EpochHalves trimmed = new EpochHalves(); // with trimToggle: epochs' wall time, trimming off / on
         try (Model model = Model.newInstance("mlp")) {
@@ -181,6 +165,35 @@ public final class MlpTraining {
             trimmed.print("trim");
         }
         return losses;
+    }
+
+    /** The synthetic regression data, fixed seed: {inputs[batch], labels[batch]}. */
+    static float[][][] data(int batches, int batchSize, int features) {
+        Random rnd = new Random(7);
+        float[][] xs = new float[batches][batchSize * features];
+        float[][] ys = new float[batches][batchSize];
+        for (int b = 0; b < batches; b++) {
+            for (int i = 0; i < batchSize; i++) {
+                float y = 0;
+                for (int f = 0; f < features; f++) {
+                    float v = (float) rnd.nextGaussian();
+                    xs[b][i * features + f] = v;
+                    y += v * ((f % 7) - 3) * 0.1f;
+                }
+                ys[b][i] = (float) Math.tanh(y);
+            }
+        }
+        return new float[][][]{xs, ys};
+    }
+
+    /** The MLP: two hidden layers of {@code hidden} units with ReLU, one output. */
+    static SequentialBlock net(int hidden) {
+        return new SequentialBlock()
+                .add(Linear.builder().setUnits(hidden).build())
+                .add(Activation.reluBlock())
+                .add(Linear.builder().setUnits(hidden).build())
+                .add(Activation.reluBlock())
+                .add(Linear.builder().setUnits(1).build());
     }
 
     /** The agent's governor, reached by reflection (this program does not depend on memgov). */

@@ -80,6 +80,15 @@ public final class Installer {
         MemoryGovernor governor = new MemoryGovernor(config, log);
         governor.identity(identity);
         Governor.install(governor);
+        openDiagnosticCommands(inst);
+        // before any framework class is rewritten: the rewriting code stays out of C2 (its 31 MiB arena)
+        String jit = io.memgov.runtime.JitDirective.excludeFromC2(io.memgov.runtime.JitDirective.AGENT_CODE);
+        if (jit == null) {
+            log.emit(LogLevel.DEBUG, "jit-directive", "added", true, "match", io.memgov.runtime.JitDirective.AGENT_CODE,
+                    "c2", "exclude");
+        } else {
+            log.emit(LogLevel.DEBUG, "jit-directive", "added", false, "reason", jit);
+        }
         List<String> installed = new ArrayList<>();
         try {
             installed = installBridges(config, governor, inst, atStartup);
@@ -119,7 +128,6 @@ public final class Installer {
                 }
             });
         }
-        openDiagnosticCommands(inst);
         governor.startBackground(config.reportIntervalMillis());
 
         Map<String, Object> start = new java.util.LinkedHashMap<>();

@@ -77,6 +77,29 @@ class RssIT {
     }
 
     /**
+     * The agent's class-rewriting code (its shaded ByteBuddy and ASM) is compiled by C1 but never by
+     * C2, whose compile of ASM's {@code ClassReader.readCode} took a 31 MiB arena: on a loaded machine
+     * it came after the engine loaded and broke the bound above (ND4J, 64 arrays: +34-40 MiB in 3 of
+     * 25 runs). Without the directive this run has about 5 such C2 compiles. {@code -XX:+PrintCompilation}
+     * lines: "timestamp id flags level method".
+     */
+    @org.junit.jupiter.api.Test
+    void theAgentsClassRewritingCodeIsNeverCompiledByC2() throws Exception {
+        Path log = Forked.newLog("jit");
+        Forked run = Forked.run("log.file=" + log + ",host.limit=16m", List.of("-XX:+PrintCompilation"),
+                Forked.examplesClassPath(), "io.memgov.examples.SpillBenchWorkload", "16", "4", "1", "djl");
+        assertEquals(0, run.exitCode, run.toString());
+        Matcher m = Pattern.compile("(?m)^\\s*\\d+\\s+\\d+\\s+[ %sbn!]*([0-4])\\s+(io\\.memgov\\.shaded\\.net\\.bytebuddy\\S*)")
+                .matcher(run.stdout);
+        java.util.Map<String, List<String>> byLevel = new java.util.TreeMap<>();
+        while (m.find()) {
+            byLevel.computeIfAbsent(m.group(1), k -> new java.util.ArrayList<>()).add(m.group(2));
+        }
+        assertTrue(byLevel.containsKey("3"), "C1 compiled the rewriting code: " + byLevel);
+        assertTrue(!byLevel.containsKey("4"), "C2 compiled the agent's rewriting code: " + byLevel.get("4"));
+    }
+
+    /**
      * The summary's process fields explain where RSS is: 256 MiB malloced through JavaCPP (the C heap,
      * no ND4J array, no direct buffer) and held at exit shows in {@code native.other} and {@code rss},
      * not in governed HOST memory or {@code direct.used}, against the same program mallocing nothing.

@@ -98,55 +98,36 @@ final class NativeHeap {
     }
 
     /**
-     * Trimming through the JVM's diagnostic command, or an instance that says why it cannot. The
-     * command is run through HotSpot's {@code DiagnosticCommandImpl} directly (its package opened to
-     * memgov by the agent: {@code Installer.openDiagnosticCommands}), not through the platform MBean
-     * server: creating that server costs about 100 ms of CPU and loads the JMX classes (a DL4J loop
-     * trimming under {@code host.limit=400k} ran 3.5% slower for it), and memgov never creates it.
+     * Trimming through the JVM's diagnostic command ({@link DiagnosticCommands}: not through the
+     * platform MBean server), or an instance that says why it cannot.
      */
     static NativeHeap create(long threshold) {
         if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
             return new NativeHeap(null, "not Linux (glibc)", threshold);
         }
-        String pkg = "com.sun.management.internal";
-        java.util.Optional<Module> mgmt = ModuleLayer.boot().findModule("jdk.management");
-        if (mgmt.isEmpty() || !mgmt.get().isOpen(pkg, NativeHeap.class.getModule())) {
-            return new NativeHeap(null, "jdk.management's " + pkg + " is not open to memgov (the agent opens it;"
-                    + " or add --add-opens jdk.management/" + pkg + "=ALL-UNNAMED)", threshold);
+        String command = "System.trim_native_heap";
+        DiagnosticCommands.Runner commands = DiagnosticCommands.runner(command);
+        if (commands == null) {
+            String why = DiagnosticCommands.unavailable(command);
+            return new NativeHeap(null, why.startsWith("this JVM has no") ? why + " (JDK 17.0.9+ or 21+ has)" : why,
+                    threshold);
         }
-        try {
-            // its static initializer loads libmanagement_ext, where the command's native method is
-            Class.forName(pkg + ".PlatformMBeanProviderImpl", true, null);
-            Class<?> impl = Class.forName(pkg + ".DiagnosticCommandImpl", true, null);
-            java.lang.reflect.Method get = impl.getDeclaredMethod("getDiagnosticCommandMBean");
-            get.setAccessible(true);
-            Object commands = get.invoke(null);
-            java.lang.reflect.Method list = impl.getDeclaredMethod("getDiagnosticCommands");
-            list.setAccessible(true);
-            if (!java.util.Arrays.asList((String[]) list.invoke(commands)).contains("System.trim_native_heap")) {
-                return new NativeHeap(null, "this JVM has no System.trim_native_heap (JDK 17.0.9+ or 21+ has)", threshold);
+        return new NativeHeap(new Process() {
+            @Override
+            public long rss() {
+                return ProcessMemory.rss();
             }
-            java.lang.reflect.Method execute = impl.getDeclaredMethod("executeDiagnosticCommand", String.class);
-            execute.setAccessible(true);
-            return new NativeHeap(new Process() {
-                @Override
-                public long rss() {
-                    return ProcessMemory.rss();
-                }
 
-                @Override
-                public long jvmResident() {
-                    return ProcessMemory.jvmResident();
-                }
+            @Override
+            public long jvmResident() {
+                return ProcessMemory.jvmResident();
+            }
 
-                @Override
-                public String trim() throws Exception {
-                    return String.valueOf(execute.invoke(commands, "System.trim_native_heap"));
-                }
-            }, null, threshold);
-        } catch (Throwable t) {
-            return new NativeHeap(null, "the JVM's diagnostic commands cannot be called (" + t + ")", threshold);
-        }
+            @Override
+            public String trim() throws Exception {
+                return commands.run(command);
+            }
+        }, null, threshold);
     }
 
     boolean available() {

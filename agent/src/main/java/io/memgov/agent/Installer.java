@@ -81,10 +81,10 @@ public final class Installer {
         governor.identity(identity);
         Governor.install(governor);
         openDiagnosticCommands(inst);
-        // before any framework class is rewritten: the rewriting code stays out of C2 (its 31 MiB arena)
-        String jit = io.memgov.runtime.JitDirective.excludeFromC2(io.memgov.runtime.JitDirective.AGENT_CODE);
+        // before any framework class is rewritten: ASM's readCode stays out of C2 (its 31 MiB arena)
+        String jit = io.memgov.runtime.JitDirective.excludeFromC2(io.memgov.runtime.JitDirective.ASM_READ_CODE);
         if (jit == null) {
-            log.emit(LogLevel.DEBUG, "jit-directive", "added", true, "match", io.memgov.runtime.JitDirective.AGENT_CODE,
+            log.emit(LogLevel.DEBUG, "jit-directive", "added", true, "match", io.memgov.runtime.JitDirective.ASM_READ_CODE,
                     "c2", "exclude");
         } else {
             log.emit(LogLevel.DEBUG, "jit-directive", "added", false, "reason", jit);

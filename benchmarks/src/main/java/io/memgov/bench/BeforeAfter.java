@@ -18,7 +18,9 @@ import java.util.regex.Pattern;
  * per-pair ratios after/before. Workloads: {@code TinyOps} (ns per tiny DJL op, governed plain and in
  * spill mode under {@code host.limit=8g}), {@code Nd4jOps} (us per small ND4J op) and the MLP loop's
  * toggle ({@code MlpTraining ... toggle}: governed/ungoverned epochs' CPU time in one JVM, the
- * governor's own cost per tensor without the noise between JVMs). A report, not a test.
+ * governor's own cost per tensor without the noise between JVMs), and whole JVMs' wall time (start to
+ * exit: class loading, rewriting and the JIT included) for DL4J training and DJL's spill passes. A
+ * report, not a test.
  *
  * <p>Usage, from the repository root: {@code java -cp benchmarks/target/memgov-benchmarks.jar
  * io.memgov.bench.BeforeAfter BEFORE.jar [pairs] [workload name prefix]}. To get {@code BEFORE.jar}:
@@ -46,7 +48,11 @@ public final class BeforeAfter {
             {"TinyOps, spill mode (host.limit=8g)", "io.memgov.examples.TinyOps", "host.limit=8g", "tinyops.ns.per.op", "ns/op"},
             {"Nd4jOps", "io.memgov.examples.Nd4jOps", "", "nd4jops.us.per.op", "us/op"},
             {"MLP toggle (governed/ungoverned CPU)", "io.memgov.examples.MlpTraining 201 50 128 no-checkpoints toggle", "",
-                "toggle.ratio", "ratio"}};
+                "toggle.ratio", "ratio"},
+            // the whole JVM, start to exit: what class loading and rewriting (and the JIT) cost too
+            {"Whole JVM: DL4J training, 3 epochs", "io.memgov.examples.Dl4jTraining 3 40 128", "", WALL, "ms"},
+            {"Whole JVM: DJL spill passes under 16m", "io.memgov.examples.SpillBenchWorkload 16 4 1 djl", "host.limit=16m",
+                WALL, "ms"}};
         List<String[]> rows = new ArrayList<>();
         for (String[] w : workloads) {
             if (!w[0].startsWith(only)) {
@@ -82,16 +88,28 @@ public final class BeforeAfter {
             "after/before (median of pairs)", "95% CI of the median"}, rows));
     }
 
+    /** The figure key that means the child's wall time, from its start to its exit, in ms. */
+    static final String WALL = "wall.ms";
+
     private static double run(String java, Path agent, String options, Path examples, String main, List<String> args,
                               String key, Path root) throws Exception {
         Path out = Files.createTempFile("memgov-before-after-", ".out");
         try {
+            long t0 = System.nanoTime();
             Process p = BenchSupport.startChild(BenchSupport.childCommand(java, agent, options, examples, main, args), root, out);
             if (!p.waitFor(15, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
                 throw new IllegalStateException(main + " timed out");
             }
+            double wallMs = (System.nanoTime() - t0) / 1e6;
             String text = new String(Files.readAllBytes(out), StandardCharsets.UTF_8);
+            if (key.equals(WALL)) {
+                if (p.exitValue() != 0) {
+                    throw new IllegalStateException(main + " with " + agent + " exited " + p.exitValue() + ":\n"
+                            + BenchSupport.tail(text, 1500));
+                }
+                return wallMs;
+            }
             Matcher m = Pattern.compile("(?m)^" + Pattern.quote(key) + "=([0-9.]+)\\s*$").matcher(text);
             if (p.exitValue() != 0 || !m.find()) {
                 throw new IllegalStateException(main + " with " + agent + " exited " + p.exitValue() + " without " + key

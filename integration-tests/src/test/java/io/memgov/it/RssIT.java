@@ -77,26 +77,28 @@ class RssIT {
     }
 
     /**
-     * The agent's class-rewriting code (its shaded ByteBuddy and ASM) is compiled by C1 but never by
-     * C2, whose compile of ASM's {@code ClassReader.readCode} took a 31 MiB arena: on a loaded machine
-     * it came after the engine loaded and broke the bound above (ND4J, 64 arrays: +34-40 MiB in 3 of
-     * 25 runs). Without the directive this run has about 5 such C2 compiles. {@code -XX:+PrintCompilation}
-     * lines: "timestamp id flags level method".
+     * ASM's {@code ClassReader.readCode} in the agent's shaded ByteBuddy is compiled by C1 but never by
+     * C2, whose compile of it took a 31 MiB arena: on a loaded machine it came after the engine loaded
+     * and broke the bound above (ND4J, 64 arrays: +34-40 MiB in 3 of 25 runs). The JIT's thresholds
+     * are scaled down ({@code -XX:CompileThresholdScaling=0.05}) so that the method gets hot enough for
+     * C2 in this short run: without the directive C2 compiles it (an OSR compile, in 2 of 2 runs).
+     * {@code -XX:+PrintCompilation} lines: "timestamp id flags level method".
      */
     @org.junit.jupiter.api.Test
-    void theAgentsClassRewritingCodeIsNeverCompiledByC2() throws Exception {
+    void asmsReadCodeIsNeverCompiledByC2() throws Exception {
         Path log = Forked.newLog("jit");
-        Forked run = Forked.run("log.file=" + log + ",host.limit=16m", List.of("-XX:+PrintCompilation"),
+        Forked run = Forked.run("log.file=" + log + ",host.limit=16m",
+                List.of("-XX:CompileThresholdScaling=0.05", "-XX:+PrintCompilation"),
                 Forked.examplesClassPath(), "io.memgov.examples.SpillBenchWorkload", "16", "4", "1", "djl");
         assertEquals(0, run.exitCode, run.toString());
-        Matcher m = Pattern.compile("(?m)^\\s*\\d+\\s+\\d+\\s+[ %sbn!]*([0-4])\\s+(io\\.memgov\\.shaded\\.net\\.bytebuddy\\S*)")
-                .matcher(run.stdout);
-        java.util.Map<String, List<String>> byLevel = new java.util.TreeMap<>();
+        Matcher m = Pattern.compile("(?m)^\\s*\\d+\\s+\\d+\\s+[ %sbn!]*([0-4])\\s+"
+                + "io\\.memgov\\.shaded\\.net\\.bytebuddy\\.jar\\.asm\\.ClassReader::readCode ").matcher(run.stdout);
+        java.util.Set<String> levels = new java.util.TreeSet<>();
         while (m.find()) {
-            byLevel.computeIfAbsent(m.group(1), k -> new java.util.ArrayList<>()).add(m.group(2));
+            levels.add(m.group(1));
         }
-        assertTrue(byLevel.containsKey("3"), "C1 compiled the rewriting code: " + byLevel);
-        assertTrue(!byLevel.containsKey("4"), "C2 compiled the agent's rewriting code: " + byLevel.get("4"));
+        assertTrue(!levels.isEmpty(), "the JIT compiled readCode: " + run.stdout.length() + " chars of output");
+        assertTrue(!levels.contains("4"), "C2 compiled readCode; its levels: " + levels);
     }
 
     /**

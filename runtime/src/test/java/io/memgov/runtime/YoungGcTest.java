@@ -21,8 +21,18 @@ class YoungGcTest {
         return n;
     }
 
+    static volatile Object sink;
+
     @Test
     void aYoungCollectionRunsAndFindsAnUnreachableYoungObject() throws Exception {
+        // YoungGc fills at most MAX_FILL: an eden with more room (as earlier tests may leave it) is first
+        // filled to under half of that here, as an application's allocations would
+        java.lang.management.MemoryPoolMXBean eden = ManagementFactory.getMemoryPoolMXBeans().stream()
+                .filter(p -> p.getName().endsWith("Eden Space")).findFirst().orElseThrow();
+        for (int i = 0; i < 100_000 && room(eden) > YoungGc.MAX_FILL / 2; i++) {
+            sink = new byte[64 * 1024];
+        }
+        sink = null;
         ReferenceQueue<Object> queue = new ReferenceQueue<>();
         Object young = new Object();
         PhantomReference<Object> ref = new PhantomReference<>(young, queue);
@@ -33,5 +43,10 @@ class YoungGcTest {
         assertTrue(youngCollections() > before);
         assertNotNull(queue.remove(5000), "the dropped object was found by the young collection");
         assertNotNull(ref); // the reference itself stays reachable to the end
+    }
+
+    private static long room(java.lang.management.MemoryPoolMXBean eden) {
+        java.lang.management.MemoryUsage u = eden.getUsage();
+        return u.getCommitted() - u.getUsed();
     }
 }

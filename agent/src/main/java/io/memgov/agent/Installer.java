@@ -81,14 +81,7 @@ public final class Installer {
         governor.identity(identity);
         Governor.install(governor);
         openDiagnosticCommands(inst);
-        // before any framework class is rewritten: ASM's readCode stays out of C2 (its 31 MiB arena)
-        String jit = io.memgov.runtime.JitDirective.excludeFromC2(io.memgov.runtime.JitDirective.ASM_READ_CODE);
-        if (jit == null) {
-            log.emit(LogLevel.DEBUG, "jit-directive", "added", true, "match", io.memgov.runtime.JitDirective.ASM_READ_CODE,
-                    "c2", "exclude");
-        } else {
-            log.emit(LogLevel.DEBUG, "jit-directive", "added", false, "reason", jit);
-        }
+        keepReadCodeOutOfC2(log);
         List<String> installed = new ArrayList<>();
         try {
             installed = installBridges(config, governor, inst, atStartup);
@@ -383,6 +376,19 @@ public final class Installer {
      * the platform MBean server it would create that server (about 100 ms of CPU in the middle of the
      * application's run, which memgov never does). Where this fails, trimming says why at start.
      */
+    /** ASM's readCode stays out of C2 (its 31 MiB compiler arena: {@code JitDirective}); 1-3 ms. */
+    private static void keepReadCodeOutOfC2(EventLog log) {
+        long t0 = System.nanoTime();
+        String why = io.memgov.runtime.JitDirective.excludeFromC2(io.memgov.runtime.JitDirective.ASM_READ_CODE);
+        long micros = (System.nanoTime() - t0) / 1000;
+        if (why == null) {
+            log.emit(LogLevel.DEBUG, "jit-directive", "added", true, "match", io.memgov.runtime.JitDirective.ASM_READ_CODE,
+                    "c2", "exclude", "micros", micros);
+        } else {
+            log.emit(LogLevel.DEBUG, "jit-directive", "added", false, "reason", why, "micros", micros);
+        }
+    }
+
     static void openDiagnosticCommands(Instrumentation inst) {
         try {
             java.util.Optional<Module> mgmt = ModuleLayer.boot().findModule("jdk.management");

@@ -35,22 +35,21 @@ public final class JitDirective {
         if (commands == null) {
             return DiagnosticCommands.unavailable(COMMAND);
         }
-        java.nio.file.Path file = null;
+        java.io.File file = null;
         try {
-            file = java.nio.file.Files.createTempFile("memgov-jit-", ".json");
-            java.nio.file.Files.write(file, json(pattern).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            String out = commands.run(COMMAND + " " + file);
+            // java.io, not java.nio.file: the agent has loaded the former already (its bootstrap jar)
+            file = java.io.File.createTempFile("memgov-jit-", ".json");
+            try (java.io.FileOutputStream out = new java.io.FileOutputStream(file)) {
+                out.write(json(pattern).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+            String out = commands.run(COMMAND + " " + file.getPath());
             // HotSpot answers "1 compiler directives added"; a parse error says so and adds none
             return out.contains("1 compiler directives added") ? null : "the JVM did not add it: " + out.trim();
         } catch (Throwable t) {
             return "the directive could not be added (" + t + ")";
         } finally {
-            if (file != null) {
-                try {
-                    java.nio.file.Files.deleteIfExists(file);
-                } catch (java.io.IOException ignored) {
-                    // a temp file of 80 bytes left behind
-                }
+            if (file != null && !file.delete()) {
+                file.deleteOnExit();
             }
         }
     }

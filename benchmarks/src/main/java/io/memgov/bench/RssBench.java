@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
  * under a limit, measured in one JVM ({@code trim-toggle}: trimming switched off live in half the
  * loop's spans, see {@code EpochHalves} in the examples), each such JVM alternating with a control JVM
  * whose switch keeps trimming off in both halves ({@code -Dtrim.toggle.control=true}): the cost is the
- * median on/off ratio of the trimming JVMs over that of the controls, with a bootstrap 95% interval,
+ * median on/off ratio of the trimming JVMs over that of the controls, over the spans with no Java GC
+ * in them or in the span before ({@code trim.ratio.settled}), with a bootstrap 95% interval,
  * and how many runs' epoch losses differ from those most runs gave (the MLP's differ without the agent
  * too, in about 1 run of 8 at 101 epochs: libtorch's CPU kernels are not bit for bit repeatable here). The DL4J loop runs under {@code host.limit=400k}
  * (it spills its parameters each step, and the Java heap and ND4J grow RSS beside them, so it trims);
@@ -139,13 +140,14 @@ public final class RssBench {
     /** What trimming costs each loop, measured in one JVM against control JVMs (see the class comment). */
     static void toggleCost(String java, Path agent, Path examples, Path root, int runs, String only) throws Exception {
         String[][] loops = {{"MLP loop", "io.memgov.examples.MlpTraining", "host.limit=8g", "101 50 128 no-checkpoints trim-toggle"},
-            {"DL4J loop", "io.memgov.examples.Dl4jTraining", "host.limit=400k", "21 40 128 trim-toggle"}};
+            {"DL4J loop", "io.memgov.examples.Dl4jTraining", "host.limit=400k", "41 40 128 trim-toggle"}};
         List<String[]> rows = new ArrayList<>();
         for (String[] loop : loops) {
             if (!loop[0].startsWith(only)) {
                 continue;
             }
-            List<List<Double>> nogc = List.of(new ArrayList<>(), new ArrayList<>()); // [control, trimming]
+            List<List<Double>> settled = List.of(new ArrayList<>(), new ArrayList<>()); // [control, trimming]
+            List<List<Double>> nogc = List.of(new ArrayList<>(), new ArrayList<>());
             List<List<Double>> all = List.of(new ArrayList<>(), new ArrayList<>());
             long[] trims = new long[2];
             Map<String, Integer> results = new HashMap<>(); // each run's epoch lines: how many runs gave them
@@ -157,6 +159,7 @@ public final class RssBench {
                     String out = run(java, List.of("-Dtrim.toggle.control=" + (v == 0)), agent, loop[2] + ",log.file=" + log,
                             examples, loop[1], List.of(loop[3].split(" ")), root);
                     results.merge(String.join("\n", out.lines().filter(l -> l.startsWith("epoch ")).toArray(String[]::new)), 1, Integer::sum);
+                    settled.get(v).add(Double.parseDouble(field(out, "trim.ratio.settled")));
                     nogc.get(v).add(Double.parseDouble(field(out, "trim.ratio.nogc")));
                     all.get(v).add(Double.parseDouble(field(out, "trim.ratio")));
                     Matcher m = Pattern.compile("native.trims=(\\d+)").matcher(Files.readString(log));
@@ -165,19 +168,22 @@ public final class RssBench {
                     }
                 }
             }
-            double[] ci = ratioOfMediansInterval(nogc.get(1), nogc.get(0));
+            double[] ci = ratioOfMediansInterval(settled.get(1), settled.get(0));
+            double[] nogcCi = ratioOfMediansInterval(nogc.get(1), nogc.get(0));
             rows.add(new String[]{loop[0], loop[2],
-                String.format(Locale.ROOT, "%.3fx", BenchSupport.median(nogc.get(1)) / BenchSupport.median(nogc.get(0))),
+                String.format(Locale.ROOT, "%.3fx", BenchSupport.median(settled.get(1)) / BenchSupport.median(settled.get(0))),
                 String.format(Locale.ROOT, "%.3f-%.3fx", ci[0], ci[1]),
-                String.format(Locale.ROOT, "%.3fx / %.3fx", BenchSupport.median(nogc.get(1)), BenchSupport.median(nogc.get(0))),
+                String.format(Locale.ROOT, "%.3fx / %.3fx", BenchSupport.median(settled.get(1)), BenchSupport.median(settled.get(0))),
+                String.format(Locale.ROOT, "%.3fx (%.3f-%.3fx)", BenchSupport.median(nogc.get(1)) / BenchSupport.median(nogc.get(0)),
+                    nogcCi[0], nogcCi[1]),
                 String.format(Locale.ROOT, "%.3fx", BenchSupport.median(all.get(1)) / BenchSupport.median(all.get(0))),
                 trims[1] + " / " + trims[0],
                 (2 * runs - Collections.max(results.values())) + " of " + 2 * runs});
         }
         System.out.println("Trimming's cost in one JVM: spans with trimming on / off, " + runs
-                + " trimming JVMs against as many controls (both halves off), spans without a Java GC:");
+                + " trimming JVMs against as many controls (both halves off), spans with no Java GC in them or the span before:");
         System.out.print(BenchSupport.textTable(new String[]{"loop", "limit", "cost", "95% CI (bootstrap)",
-            "median on/off: trimming / control", "cost, GC spans in", "trims (last runs)",
+            "median on/off: trimming / control", "cost, spans after a GC in (CI)", "cost, GC spans in", "trims (last runs)",
             "runs whose losses differ from most"}, rows));
         System.out.println();
     }

@@ -168,6 +168,9 @@ public final class RssBench {
                     }
                 }
             }
+            // each JVM's figure, in run order, so that series can be pooled later
+            System.out.println(loop[0] + " trim.ratio.settled, control JVMs: " + settled.get(0));
+            System.out.println(loop[0] + " trim.ratio.settled, trimming JVMs: " + settled.get(1));
             double[] ci = ratioOfMediansInterval(settled.get(1), settled.get(0));
             double[] nogcCi = ratioOfMediansInterval(nogc.get(1), nogc.get(0));
             rows.add(new String[]{loop[0], loop[2],

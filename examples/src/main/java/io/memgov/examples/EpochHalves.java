@@ -23,17 +23,16 @@ import java.util.List;
  */
 final class EpochHalves {
     private static final List<GarbageCollectorMXBean> GCS = ManagementFactory.getGarbageCollectorMXBeans();
+    private static final java.lang.management.ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private final long[] nanos = new long[2];
     private final int[] spans = new int[2];
     private final long[] quietNanos = new long[2]; // spans without a collection
     private final int[] quiet = new int[2];
     private final long[] settledNanos = new long[2]; // spans without a collection in them or the span before
     private final int[] settled = new int[2];
-    private boolean lastCollected;
-    private long lastEndGcs = -1;
     private long startNanos;
-    private long startGcs;
-    private static final java.lang.management.ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private long startGcs = -1;
+    private long lastStartGcs; // collections when the span before this one started (this one's, for the first)
     private final StringBuilder dump = Boolean.getBoolean("spans.dump") ? new StringBuilder() : null;
     private long startCpu;
 
@@ -44,10 +43,9 @@ final class EpochHalves {
 
     /** A span starts now. */
     void start() {
-        startGcs = collections();
-        if (lastEndGcs >= 0 && startGcs != lastEndGcs) {
-            lastCollected = true; // the GC collected between the spans (an epoch's untimed end)
-        }
+        long gcs = collections();
+        lastStartGcs = startGcs < 0 ? gcs : startGcs;
+        startGcs = gcs;
         if (dump != null) {
             startCpu = THREADS.getCurrentThreadCpuTime();
         }
@@ -62,7 +60,6 @@ final class EpochHalves {
         spans[h]++;
         long endGcs = collections();
         boolean collected = endGcs != startGcs;
-        lastEndGcs = endGcs;
         if (dump != null) {
             dump.append(h).append(' ').append(wall).append(' ').append(collected ? 1 : 0).append(' ')
                     .append(THREADS.getCurrentThreadCpuTime() - startCpu).append('\n');
@@ -70,12 +67,11 @@ final class EpochHalves {
         if (!collected) {
             quietNanos[h] += wall;
             quiet[h]++;
-            if (!lastCollected) {
+            if (endGcs == lastStartGcs) { // nor since the span before started (the untimed gap between included)
                 settledNanos[h] += wall;
                 settled[h]++;
             }
         }
-        lastCollected = collected;
     }
 
     private static long collections() {

@@ -370,13 +370,7 @@ public final class Installer {
         }
     }
 
-    /**
-     * Opens {@code jdk.management}'s {@code com.sun.management.internal} to the runtime, so that the C
-     * heap is trimmed by calling the JVM's diagnostic command directly ({@code NativeHeap}): through
-     * the platform MBean server it would create that server (about 100 ms of CPU in the middle of the
-     * application's run, which memgov never does). Where this fails, trimming says why at start.
-     */
-    /** ASM's readCode stays out of C2 (its 31 MiB compiler arena: {@code JitDirective}); 1-3 ms. */
+    /** ASM's readCode stays out of C2 (its 31 MiB compiler arena: {@code JitDirective}); 6-9 ms, once. */
     private static void keepReadCodeOutOfC2(EventLog log) {
         long t0 = System.nanoTime();
         String why = io.memgov.runtime.JitDirective.excludeFromC2(io.memgov.runtime.JitDirective.ASM_READ_CODE);
@@ -389,6 +383,12 @@ public final class Installer {
         }
     }
 
+    /**
+     * Opens {@code jdk.management}'s {@code com.sun.management.internal} to the runtime, so that the C
+     * heap is trimmed by calling the JVM's diagnostic command directly ({@code NativeHeap}): through
+     * the platform MBean server it would create that server (about 100 ms of CPU in the middle of the
+     * application's run, which memgov never does). Where this fails, trimming says why at start.
+     */
     static void openDiagnosticCommands(Instrumentation inst) {
         try {
             java.util.Optional<Module> mgmt = ModuleLayer.boot().findModule("jdk.management");

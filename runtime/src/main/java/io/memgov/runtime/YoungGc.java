@@ -38,9 +38,8 @@ final class YoungGc {
                 unusable = true;
                 return false;
             }
-            MemoryUsage u = eden.getUsage();
-            long room = u.getCommitted() - u.getUsed();
-            if (u.getCommitted() <= 0 || room > MAX_FILL) {
+            long room = edenRoom();
+            if (room == Long.MIN_VALUE || room > MAX_FILL) {
                 return false;
             }
             long before = young.getCollectionCount();
@@ -54,6 +53,15 @@ final class YoungGc {
             unusable = true;
             return false;
         }
+    }
+
+    /** The eden's committed bytes not in use, or {@link Long#MIN_VALUE} where there is no eden (or none committed). */
+    static long edenRoom() {
+        if (eden == null && !find()) {
+            return Long.MIN_VALUE;
+        }
+        MemoryUsage u = eden.getUsage();
+        return u.getCommitted() <= 0 ? Long.MIN_VALUE : u.getCommitted() - u.getUsed();
     }
 
     private static boolean find() {

@@ -27,9 +27,7 @@ class YoungGcTest {
     void aYoungCollectionRunsAndFindsAnUnreachableYoungObject() throws Exception {
         // YoungGc fills at most MAX_FILL: an eden with more room (as earlier tests may leave it) is first
         // filled to under half of that here, as an application's allocations would
-        java.lang.management.MemoryPoolMXBean eden = ManagementFactory.getMemoryPoolMXBeans().stream()
-                .filter(p -> p.getName().endsWith("Eden Space")).findFirst().orElseThrow();
-        for (int i = 0; i < 100_000 && room(eden) > YoungGc.MAX_FILL / 2; i++) {
+        for (int i = 0; i < 100_000 && YoungGc.edenRoom() > YoungGc.MAX_FILL / 2; i++) {
             sink = new byte[64 * 1024];
         }
         sink = null;
@@ -43,10 +41,5 @@ class YoungGcTest {
         assertTrue(youngCollections() > before);
         assertNotNull(queue.remove(5000), "the dropped object was found by the young collection");
         assertNotNull(ref); // the reference itself stays reachable to the end
-    }
-
-    private static long room(java.lang.management.MemoryPoolMXBean eden) {
-        java.lang.management.MemoryUsage u = eden.getUsage();
-        return u.getCommitted() - u.getUsed();
     }
 }

@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * Allocates 1 MiB float arrays (DJL or ND4J) against whatever limit memgov was given, and reports
- * what a user would see. Args: djl|nd4j fill|fill-check|refuse-many|too-big|wait-release|wait-timeout.
+ * what a user would see. Args: djl|nd4j fill|fill-check|refuse-many|too-big|huge|wait-release|wait-timeout.
  * <ul>
  * <li>fill: allocate until refused, print how many fit and the error; close all; allocate again.</li>
  * <li>fill-check: as fill, each array filled with its index + 1; after the refusal, read every array back,
@@ -20,6 +20,8 @@ import java.util.List;
  * <li>refuse-many: hold arrays until refused, then 200 more refusals at once, then one more 1.1 s later;
  * print "refused=N".</li>
  * <li>too-big: allocate one array of 2 MiB; then a small one.</li>
+ * <li>huge: allocate one array of 256 MiB (zeros); print by how much peak RSS grew meanwhile
+ * ({@code hwm.growth.kb}); then a small one.</li>
  * <li>wait-release: another thread holds 4 arrays and closes them after 300 ms; allocate one more.</li>
  * <li>wait-timeout: another thread holds 4 arrays and never closes them; allocate one more.</li>
  * </ul>
@@ -58,6 +60,14 @@ public final class LimitWorkload {
                 arrays.allocate(MIB_FLOATS).close();
                 System.out.println("usable again");
                 break;
+            case "huge": {
+                long before = SpillBenchWorkload.vmHwmKb();
+                refused(() -> arrays.allocate(256 * MIB_FLOATS));
+                System.out.println("hwm.growth.kb=" + (SpillBenchWorkload.vmHwmKb() - before));
+                arrays.allocate(MIB_FLOATS).close();
+                System.out.println("usable again");
+                break;
+            }
             case "wait-release":
             case "wait-timeout":
                 waitFor(arrays, mode.equals("wait-release"));

@@ -54,6 +54,24 @@ class LimitsIT {
         assertTrue(num(summary, "host.used." + framework) < 65536, summary.toString());
     }
 
+    /**
+     * An array refused is never allocated: its bytes are admitted before the framework allocates
+     * them (DJL's factories, {@code zeros} here, included: counted once libtorch had made the tensor,
+     * a refused 256 MiB of zeros raised peak RSS by 257 MiB before it was freed).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"djl", "nd4j"})
+    void anArrayRefusedIsNeverAllocated(String framework) throws Exception {
+        Path log = Forked.newLog("huge-" + framework);
+        Forked run = limitRun("host.limit=16m", framework, "huge", log);
+        assertTrue(refusal(run).startsWith("memgov: HOST limit reached: requested 268435456 bytes (256 MiB)"), run.toString());
+        Matcher m = Pattern.compile("hwm.growth.kb=(\\d+)").matcher(run.stdout);
+        assertTrue(m.find(), run.toString());
+        long grewKb = Long.parseLong(m.group(1));
+        assertTrue(grewKb < 16 << 10, framework + ": peak RSS grew by " + (grewKb >> 10) + " MiB while 256 MiB were refused");
+        assertTrue(run.stdout.contains("usable again"), run.toString());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"djl", "nd4j"})
     void aRequestLargerThanTheLimitIsAClearErrorAndTheJvmStaysUsable(String framework) throws Exception {

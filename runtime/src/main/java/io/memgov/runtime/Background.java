@@ -96,7 +96,7 @@ final class Background {
                 followTrimSetting();
                 NativeHeap heap = nativeHeap;
                 if (heap != null && heap.tick()) {
-                    trimNativeHeap();
+                    trimNativeHeap(false);
                 }
                 HostPool pool = g.hostPool();
                 if (pool != null && now >= nextTrim) {
@@ -162,7 +162,7 @@ final class Background {
     void checkHeapIfDue() {
         NativeHeap heap = nativeHeap;
         if (heap != null && heap.due()) {
-            trimNativeHeap();
+            trimNativeHeap(true);
         }
     }
 
@@ -214,13 +214,13 @@ final class Background {
      * Each tick (and a spiller, when this thread lags): the C heap's check and trim
      * ({@link NativeHeap#check}); a trim is logged at debug with what it gave back.
      */
-    private void trimNativeHeap() {
+    private void trimNativeHeap(boolean spiller) {
         NativeHeap heap = nativeHeap;
         if (heap == null || !heap.available() || !trimming(g.config())) {
             return;
         }
         long trims = heap.trims.get();
-        long fell = heap.check(g.host().used());
+        long fell = heap.check(g.host().used(), spiller);
         if (heap.trims.get() != trims) {
             g.log().emit(LogLevel.DEBUG, "native-trim", "bytes", fell, "excess", heap.lastExcess, "on", Thread.currentThread().getName());
         }

@@ -54,8 +54,17 @@ final class NativeHeap {
     static final long UNEXPLAINED_MAX = 32L << 20;
     /** The base threshold: excess RSS growth that makes a trim due. */
     volatile long threshold;
-    /** Bytes spills freed since the last check (the spiller's {@link #due}). */
+    /** Bytes spills freed since the last check by any thread (the governor's thread's {@link #tick}). */
     final AtomicLong freedSinceCheck = new AtomicLong();
+    /**
+     * Bytes spills freed since the last check by a spilling thread, or the last trim (the spiller's
+     * {@link #due}). The governor thread's checks leave it: one of them can run between a spill's
+     * free and the allocation that does not reuse it, see nothing yet, and had it started this
+     * count again, the next spill would not check before its own free; two spills' memory then
+     * sat in the heap at once (DJL's creation of 64 arrays of 4 MiB under 16m: RSS over the floor
+     * +25.6 MiB where it was otherwise +21.6).
+     */
+    final AtomicLong freedSinceSpillCheck = new AtomicLong();
     /** Bytes spills freed since the last trim: how much of an excess spills can explain. */
     final AtomicLong spilledSinceTrim = new AtomicLong();
     final AtomicLong trims = new AtomicLong();
@@ -144,7 +153,8 @@ final class NativeHeap {
             return false;
         }
         spilledSinceTrim.addAndGet(bytes);
-        return freedSinceCheck.addAndGet(bytes) >= threshold;
+        freedSinceCheck.addAndGet(bytes);
+        return freedSinceSpillCheck.addAndGet(bytes) >= threshold;
     }
 
     /** Ticks of the governor's thread between its checks while no spill freed memory. */
@@ -167,7 +177,7 @@ final class NativeHeap {
 
     /** Spills freed a threshold's worth since the last check: the next spill or restore checks ({@code Background.checkHeapIfDue}). */
     boolean due() {
-        return unavailable == null && freedSinceCheck.get() >= threshold;
+        return unavailable == null && freedSinceSpillCheck.get() >= threshold;
     }
 
     /**
@@ -185,11 +195,22 @@ final class NativeHeap {
      * the last trim's duration.
      */
     long check(long hostUsed) {
+        return check(hostUsed, true);
+    }
+
+    /**
+     * {@link #check(long)}, from a spilling thread ({@code spiller}: its {@link #due} count starts
+     * again) or from the governor's thread (only the tick's count does).
+     */
+    long check(long hostUsed, boolean spiller) {
         if (unavailable != null || !checking.tryLock()) {
             return 0;
         }
         try {
             freedSinceCheck.set(0);
+            if (spiller) {
+                freedSinceSpillCheck.set(0);
+            }
             long rss = process.rss();
             if (rss < 0) {
                 return 0;
@@ -212,8 +233,14 @@ final class NativeHeap {
                 return 0; // too soon after the last trim (SPACING); the excess stays counted
             }
             long jvm = process.jvmResident();
-            long nativeExcess = excess - (jvm - jvmAtTrim);
-            if (nativeExcess < dueAt) {
+            long jvmGrowth = jvm - jvmAtTrim;
+            long nativeExcess = excess - jvmGrowth;
+            // beside memory that spills freed, the JVM's growth puts a trim off only when it is at
+            // least half the excess: its figures are committed sizes (code cache and metaspace commit
+            // ahead of the pages they touch), and a few hundred KiB of them beside one freed block
+            // of the threshold's size kept that block in the heap until the next one joined it (DJL's
+            // passes under 16m: +33 MiB over the floor on a loaded machine, against the bound of 32)
+            if (nativeExcess < dueAt && !(explained && jvmGrowth * 2 < excess)) {
                 // the JVM's own memory grew (the heap touched more of itself, code was compiled): its
                 // growth moves the base, the native excess so far stays counted toward the next trim
                 // (rebasing on RSS now forgave it: ND4J's passes under 16m then grew 21-33 MiB, not 13)
@@ -267,6 +294,7 @@ final class NativeHeap {
             return -1;
         }
         freedSinceCheck.set(0);
+        freedSinceSpillCheck.set(0);
         spilledSinceTrim.set(0);
         long t0 = process.nanoTime();
         try {

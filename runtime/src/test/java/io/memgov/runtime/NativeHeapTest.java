@@ -230,6 +230,43 @@ class NativeHeapTest {
     }
 
     @Test
+    void aCheckOnTheGovernorThreadLeavesTheSpillersCheckDue() {
+        FakeProcess p = new FakeProcess();
+        NativeHeap heap = new NativeHeap(p, null, 4 * MIB);
+        heap.check(0);
+        heap.freed(4 * MIB); // a spill freed its victim; the allocation that does not reuse it comes next
+        assertEquals(0, heap.check(0, false), "the governor's thread checks in between: nothing to see yet");
+        assertTrue(heap.due(), "the next spill still checks before its own free");
+        p.rss += 4 * MIB; // the allocation took fresh memory: the freed block sits idle
+        p.givesBack = 4 * MIB;
+        assertEquals(4 * MIB, heap.check(0, true), "the spiller's check finds it and trims");
+        assertFalse(heap.due(), "a trim starts the count again");
+        heap.freed(4 * MIB);
+        heap.check(0, true);
+        assertFalse(heap.due(), "so does the spiller's own check");
+    }
+
+    @Test
+    void aLittleJvmGrowthBesideMemorySpillsFreedDoesNotPutTheTrimOff() {
+        FakeProcess p = new FakeProcess();
+        NativeHeap heap = new NativeHeap(p, null, 4 * MIB);
+        heap.check(0);
+        heap.freed(4 * MIB);
+        p.rss += 4 * MIB + (8 << 10); // one freed block of the threshold's size stays in the heap
+        p.jvm += 256 << 10; // and the code cache committed 256 KiB more
+        p.givesBack = 4 * MIB;
+        assertEquals(4 * MIB, heap.check(0), "spills explain it, the JVM's growth is under half of it: trimmed");
+        heap.freed(4 * MIB);
+        p.rss += 4 * MIB;
+        p.jvm += 2 * MIB; // half of the excess is the JVM's
+        assertEquals(0, heap.check(0), "as much JVM growth as native: the base moves with the JVM");
+        assertEquals(1, p.trims);
+        p.rss += 2 * MIB; // 2 more native: 4 MiB of it now, beside no new JVM growth
+        assertEquals(4 * MIB, heap.check(0), "the native part stayed counted");
+        assertEquals(2, p.trims);
+    }
+
+    @Test
     void theGovernorThreadChecksEveryTickAfterSpillsAndEveryTenthTickOtherwise() {
         NativeHeap heap = new NativeHeap(new FakeProcess(), null, 4 * MIB);
         int checks = 0;

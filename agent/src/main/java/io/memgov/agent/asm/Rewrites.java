@@ -212,6 +212,18 @@ public final class Rewrites {
      */
     public static MethodVisitor bracket(MethodVisitor mv, int access, String methodOwner, String desc,
                                         String hookOwner) {
+        return bracket(mv, access, methodOwner, desc, m -> invokeStatic(m, hookOwner, "enter", "()V"), 0,
+                hookOwner, "exit");
+    }
+
+    /**
+     * {@link #bracket(MethodVisitor, int, String, String, String)} with the code at entry that
+     * {@code entry} emits (it may use {@code entryStack} operand stack slots and must leave the
+     * stack empty), and {@code exitOwner.exitName()V} at every end.
+     */
+    public static MethodVisitor bracket(MethodVisitor mv, int access, String methodOwner, String desc,
+                                        Consumer<MethodVisitor> entry, int entryStack, String exitOwner,
+                                        String exitName) {
         boolean isStatic = (access & Opcodes.ACC_STATIC) != 0;
         net.bytebuddy.jar.asm.Label start = new net.bytebuddy.jar.asm.Label();
         net.bytebuddy.jar.asm.Label end = new net.bytebuddy.jar.asm.Label();
@@ -220,14 +232,14 @@ public final class Rewrites {
             @Override
             public void visitCode() {
                 super.visitCode();
-                invokeStatic(getDelegate(), hookOwner, "enter", "()V");
+                entry.accept(getDelegate());
                 super.visitLabel(start);
             }
 
             @Override
             public void visitInsn(int opcode) {
                 if (opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN) {
-                    invokeStatic(getDelegate(), hookOwner, "exit", "()V");
+                    invokeStatic(getDelegate(), exitOwner, exitName, "()V");
                 }
                 super.visitInsn(opcode);
             }
@@ -270,9 +282,9 @@ public final class Rewrites {
                     }
                 }
                 super.visitFrame(Opcodes.F_FULL, locals.size(), locals.toArray(), 1, new Object[]{"java/lang/Throwable"});
-                invokeStatic(getDelegate(), hookOwner, "exit", "()V");
+                invokeStatic(getDelegate(), exitOwner, exitName, "()V");
                 super.visitInsn(Opcodes.ATHROW);
-                super.visitMaxs(Math.max(maxStack, 1), maxLocals);
+                super.visitMaxs(Math.max(maxStack, Math.max(1, entryStack)), maxLocals);
             }
         };
     }

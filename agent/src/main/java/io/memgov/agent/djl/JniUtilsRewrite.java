@@ -16,8 +16,10 @@ import static io.memgov.agent.djl.DjlNames.VIEW_CTOR;
 
 /**
  * {@code JniUtils}: its view methods construct their result through PtNDArray's view constructor
- * (which announces the view to {@code MemgovDjl.view} first). Spill mode: every method is bracketed,
- * so pins end when the native call's Java method ends, and {@code getByteBuffer} always copies.
+ * (which announces the view to {@code MemgovDjl.view} first). Its factories of a tensor of a given
+ * shape admit the tensor's bytes before libtorch allocates them ({@link #FACTORIES}). Spill mode: every
+ * method is bracketed, so pins end when the native call's Java method ends, and {@code getByteBuffer}
+ * always copies.
  */
 final class JniUtilsRewrite implements TypeRewrite {
     static final String GET_BYTE_BUFFER = "(Lai/djl/pytorch/engine/PtNDArray;Z)Ljava/nio/ByteBuffer;";
@@ -35,6 +37,17 @@ final class JniUtilsRewrite implements TypeRewrite {
         VIEW_METHODS.put("to", 2);
         VIEW_METHODS.put("indexAdv", 3);
     }
+
+    /**
+     * JniUtils' factories of a new tensor whose size their arguments say (a Shape, a DataType and a
+     * Device): memgov admits the bytes before libtorch allocates them ({@code MemgovDjl.ahead}).
+     */
+    static final java.util.Set<String> FACTORIES = java.util.Set.of("createEmptyNdArray", "createZerosNdArray",
+            "createOnesNdArray", "full", "randint", "normal", "uniform");
+    static final String SHAPE = "Lai/djl/ndarray/types/Shape;";
+    static final String DATA_TYPE = "Lai/djl/ndarray/types/DataType;";
+    static final String DEVICE = "Lai/djl/Device;";
+    static final String AHEAD = "(" + SHAPE + DATA_TYPE + DEVICE + ")V";
 
     private final boolean spillMode;
 
@@ -58,6 +71,17 @@ final class JniUtilsRewrite implements TypeRewrite {
             MethodVisitor out = mv;
             if (spillMode && Rewrites.bracketable(access, name)) {
                 out = Rewrites.bracket(out, access, JNI_UTILS, desc, HELPER);
+            }
+            int[] sized = FACTORIES.contains(name) ? factoryArgs(access, desc) : null;
+            if (sized != null) {
+                // around the spill bracket: ahead() runs inside the pins' range but before its own, so
+                // when admission refuses the bytes nothing was reserved, and only the pins end
+                out = Rewrites.bracket(out, access, JNI_UTILS, desc, m -> {
+                    for (int slot : sized) {
+                        m.visitVarInsn(Opcodes.ALOAD, slot);
+                    }
+                    m.visitMethodInsn(Opcodes.INVOKESTATIC, HELPER, "ahead", AHEAD, false);
+                }, 3, HELPER, "behind");
             }
             if (spillMode && name.equals("getByteBuffer") && desc.equals(GET_BYTE_BUFFER)) {
                 // a direct buffer over a tensor's memory would outlive the call (toFloatArray() and the
@@ -85,5 +109,33 @@ final class JniUtilsRewrite implements TypeRewrite {
                 m.visitMethodInsn(Opcodes.INVOKESPECIAL, PT_NDARRAY, "<init>", VIEW_CTOR, false);
             });
         }));
+    }
+
+    /**
+     * The local slots of a static factory's first Shape, DataType and Device arguments, when it
+     * takes a PtNDManager first, returns a PtNDArray, and takes no buffer (a tensor over a buffer
+     * allocates nothing in libtorch); else null.
+     */
+    static int[] factoryArgs(int access, String desc) {
+        if ((access & Opcodes.ACC_STATIC) == 0 || !desc.startsWith("(L" + DjlNames.PT_NDMANAGER + ";")
+                || !desc.endsWith(")L" + PT_NDARRAY + ";") || desc.contains("Ljava/nio/")) {
+            return null;
+        }
+        int shape = -1;
+        int type = -1;
+        int device = -1;
+        int slot = 0;
+        for (net.bytebuddy.jar.asm.Type t : net.bytebuddy.jar.asm.Type.getArgumentTypes(desc)) {
+            String d = t.getDescriptor();
+            if (d.equals(SHAPE) && shape < 0) {
+                shape = slot;
+            } else if (d.equals(DATA_TYPE) && type < 0) {
+                type = slot;
+            } else if (d.equals(DEVICE) && device < 0) {
+                device = slot;
+            }
+            slot += t.getSize();
+        }
+        return shape < 0 || type < 0 || device < 0 ? null : new int[]{shape, type, device};
     }
 }

@@ -47,6 +47,64 @@ class JniUtilsRewriteTest {
                 call("created", view, manager, handle + 1000, false));
     }
 
+    private Object[] factoryArgs() throws Throwable {
+        Object shape = loader.create(DjlStubs.SHAPE, new Class<?>[]{long[].class}, (Object) new long[]{4, 5});
+        Object type = loader.type(DATA_TYPE).getEnumConstants()[0];
+        Object device = loader.create("ai.djl.Device", new Class<?>[0]);
+        return new Object[]{shape, type, device};
+    }
+
+    private Object uniform(Object[] sized) throws Throwable {
+        return jni("uniform", new Class<?>[]{loader.type(PT_NDMANAGER), double.class, double.class, loader.type(DjlStubs.SHAPE),
+                loader.type(DATA_TYPE), loader.type("ai.djl.Device")}, manager, 0.0, 1.0, sized[0], sized[1], sized[2]);
+    }
+
+    @Test
+    void aFactoryAdmitsItsTensorsBytesBeforeMakingItAndEndsWithBehind() throws Throwable {
+        load(false);
+        Object[] sized = factoryArgs();
+        Object made = uniform(sized);
+        assertCalls(List.of(call("ahead", sized[0], sized[1], sized[2]), call("PtNDArray(manager, handle)", 30L),
+                call("created", made, manager, 30L, false), call("behind")), loader.calls(), "uniform, with no spill mode too");
+        Class<?>[] full = {loader.type(PT_NDMANAGER), loader.type(DjlStubs.SHAPE), double.class, loader.type(DATA_TYPE),
+            loader.type("ai.djl.Device"), loader.type("ai.djl.ndarray.types.SparseFormat")};
+        assertThrows(IllegalStateException.class, () -> jni("full", full, manager, sized[0], -1.0, sized[1], sized[2], null));
+        assertCalls(List.of(call("ahead", sized[0], sized[1], sized[2]), call("behind")), loader.calls(),
+                "libtorch failed: what was reserved is given back");
+        jni("createNdFromByteBuffer", new Class<?>[]{loader.type(PT_NDMANAGER), java.nio.ByteBuffer.class,
+            loader.type(DjlStubs.SHAPE), loader.type(DATA_TYPE), loader.type("ai.djl.ndarray.types.SparseFormat"),
+            loader.type("ai.djl.Device")}, manager, null, sized[0], sized[1], null, sized[2]);
+        assertEquals("createNdFromByteBuffer", loader.calls().get(0).get(0), "a tensor over a buffer: no ahead");
+    }
+
+    @Test
+    void inSpillModeTheFactorysAdmissionIsInsideThePinsAndARefusalEndsOnlyThem() throws Throwable {
+        load(true);
+        Object[] sized = factoryArgs();
+        Object made = uniform(sized);
+        assertCalls(List.of(call("enter"), call("ahead", sized[0], sized[1], sized[2]), call("PtNDArray(manager, handle)", 30L),
+                call("created", made, manager, 30L, false), call("behind"), call("exit")), loader.calls());
+        Object empty = loader.create(DjlStubs.SHAPE, new Class<?>[]{long[].class}, (Object) new long[0]);
+        OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> uniform(new Object[]{empty, sized[1], sized[2]}));
+        assertEquals("memgov: refused", e.getMessage());
+        assertCalls(List.of(call("enter"), call("ahead", empty, sized[1], sized[2]), call("exit")), loader.calls(),
+                "refused: nothing was reserved, no behind(); the pins end");
+    }
+
+    @Test
+    void theFactoriesArgumentSlots() {
+        String m = "Lai/djl/pytorch/engine/PtNDManager;";
+        String t = "Lai/djl/ndarray/types/Shape;Lai/djl/ndarray/types/DataType;Lai/djl/Device;";
+        String r = ")Lai/djl/pytorch/engine/PtNDArray;";
+        int st = java.lang.reflect.Modifier.STATIC;
+        assertTrue(java.util.Arrays.equals(new int[]{5, 6, 7}, JniUtilsRewrite.factoryArgs(st, "(" + m + "DD" + t + r)), "uniform");
+        assertTrue(java.util.Arrays.equals(new int[]{1, 2, 3},
+                JniUtilsRewrite.factoryArgs(st, "(" + m + t + "Lai/djl/ndarray/types/SparseFormat;" + r)), "zeros");
+        assertNull(JniUtilsRewrite.factoryArgs(st, "(" + m + "Ljava/nio/ByteBuffer;" + t + r), "over a buffer");
+        assertNull(JniUtilsRewrite.factoryArgs(st, "(" + m + "Lai/djl/ndarray/types/Shape;" + r), "no type nor device");
+        assertNull(JniUtilsRewrite.factoryArgs(0, "(" + m + t + r), "not static");
+    }
+
     @Test
     void rewritesJniUtilsAlways() {
         assertEquals("ai/djl/pytorch/jni/JniUtils", new JniUtilsRewrite(false).type());

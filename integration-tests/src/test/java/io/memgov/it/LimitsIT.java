@@ -65,7 +65,9 @@ class LimitsIT {
         Path log = Forked.newLog("huge-" + framework);
         Forked run = limitRun("host.limit=16m", framework, "huge", log);
         assertTrue(refusal(run).startsWith("memgov: HOST limit reached: requested 268435456 bytes (256 MiB)"), run.toString());
-        Matcher m = Pattern.compile("hwm.growth.kb=(\\d+)").matcher(run.stdout);
+        // VmHWM read twice can come out a few hundred KiB lower the second time (the kernel's RSS
+        // counters are per thread and folded in lazily): a growth under 0 is noise, not an error
+        Matcher m = Pattern.compile("hwm.growth.kb=(-?\\d+)").matcher(run.stdout);
         assertTrue(m.find(), run.toString());
         long grewKb = Long.parseLong(m.group(1));
         assertTrue(grewKb < 16 << 10, framework + ": peak RSS grew by " + (grewKb >> 10) + " MiB while 256 MiB were refused");

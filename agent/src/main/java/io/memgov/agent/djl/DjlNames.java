@@ -18,6 +18,11 @@ final class DjlNames {
     static final String VIEW_CTOR = "(Lai/djl/pytorch/engine/PtNDManager;JLjava/lang/Object;Ljava/lang/Object;I)V";
     static final String INTERN = "(Lai/djl/ndarray/NDArray;)V";
     static final String ALLOCATE_DIRECT = "(I)Ljava/nio/ByteBuffer;";
+    static final String SHAPE = "Lai/djl/ndarray/types/Shape;";
+    static final String DATA_TYPE = "Lai/djl/ndarray/types/DataType;";
+    static final String DEVICE = "Lai/djl/Device;";
+    /** {@code MemgovDjl.ahead}: a factory's tensor admitted before libtorch makes it. */
+    static final String AHEAD = "(" + SHAPE + DATA_TYPE + DEVICE + ")V";
 
     private DjlNames() {
     }

@@ -8,10 +8,15 @@ import net.bytebuddy.jar.asm.Opcodes;
 import java.util.HashMap;
 import java.util.Map;
 
+import static io.memgov.agent.djl.DjlNames.AHEAD;
 import static io.memgov.agent.djl.DjlNames.CTOR;
+import static io.memgov.agent.djl.DjlNames.DATA_TYPE;
+import static io.memgov.agent.djl.DjlNames.DEVICE;
 import static io.memgov.agent.djl.DjlNames.HELPER;
 import static io.memgov.agent.djl.DjlNames.JNI_UTILS;
 import static io.memgov.agent.djl.DjlNames.PT_NDARRAY;
+import static io.memgov.agent.djl.DjlNames.PT_NDMANAGER;
+import static io.memgov.agent.djl.DjlNames.SHAPE;
 import static io.memgov.agent.djl.DjlNames.VIEW_CTOR;
 
 /**
@@ -44,10 +49,6 @@ final class JniUtilsRewrite implements TypeRewrite {
      */
     static final java.util.Set<String> FACTORIES = java.util.Set.of("createEmptyNdArray", "createZerosNdArray",
             "createOnesNdArray", "full", "randint", "normal", "uniform");
-    static final String SHAPE = "Lai/djl/ndarray/types/Shape;";
-    static final String DATA_TYPE = "Lai/djl/ndarray/types/DataType;";
-    static final String DEVICE = "Lai/djl/Device;";
-    static final String AHEAD = "(" + SHAPE + DATA_TYPE + DEVICE + ")V";
 
     private final boolean spillMode;
 
@@ -117,7 +118,7 @@ final class JniUtilsRewrite implements TypeRewrite {
      * allocates nothing in libtorch); else null.
      */
     static int[] factoryArgs(int access, String desc) {
-        if ((access & Opcodes.ACC_STATIC) == 0 || !desc.startsWith("(L" + DjlNames.PT_NDMANAGER + ";")
+        if ((access & Opcodes.ACC_STATIC) == 0 || !desc.startsWith("(L" + PT_NDMANAGER + ";")
                 || !desc.endsWith(")L" + PT_NDARRAY + ";") || desc.contains("Ljava/nio/")) {
             return null;
         }

@@ -186,21 +186,14 @@ final class NativeHeap {
      * cache) did since the last trim: memory the frameworks freed and the C heap kept, not reused. The
      * JVM's figures are read only when RSS alone says a trim may be due. Returns the bytes trimmed, 0
      * when no trim ran, -1 when it failed. Never waits: a check running elsewhere makes this one return
-     * 0 at once.
+     * 0 at once. {@code spiller}: the check is a spilling thread's (its {@link #due} count starts
+     * again) or the governor thread's (only the tick's count does).
      *
      * <p>For growth that spills explain, the threshold stays as it is after a trim that gave back
      * little: backing off there (doubling it until a trim gives back half its excess again) let ND4J's
      * spill passes grow RSS by 34 MiB under 16m, against 14-17 without. Only the threshold for growth
      * that no spill explains backs off ({@link #unexplained}), and it waits for {@link #SPACING} times
      * the last trim's duration.
-     */
-    long check(long hostUsed) {
-        return check(hostUsed, true);
-    }
-
-    /**
-     * {@link #check(long)}, from a spilling thread ({@code spiller}: its {@link #due} count starts
-     * again) or from the governor's thread (only the tick's count does).
      */
     long check(long hostUsed, boolean spiller) {
         if (unavailable != null || !checking.tryLock()) {
